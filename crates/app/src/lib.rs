@@ -1,0 +1,1 @@
+//! ledge-app (in progress).

@@ -1,0 +1,1 @@
+//! ledge-lambda-api (in progress).

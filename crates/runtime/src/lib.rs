@@ -1,0 +1,1 @@
+//! ledge-runtime (in progress).

@@ -1,0 +1,1 @@
+//! ledge-sandbox (in progress).

@@ -1,0 +1,1 @@
+//! ledge-template (in progress).
