@@ -1,1 +1,327 @@
-//! ledge-app (in progress).
+//! ledge's composition root.
+//!
+//! It reads the template, builds the runtime and the HTTP-facing services, binds their
+//! listeners on loopback, writes the ready file once everything is up, and shuts down
+//! gracefully. Logic that belongs to a concern lives in that concern's crate.
+
+mod ready;
+mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::serve::ListenerExt;
+use ledge_model::{FunctionName, InvokeRequest, InvokeResult};
+use ledge_runtime::logs::LogEcho;
+use ledge_runtime::{Runtime, RuntimeConfig};
+use ledge_template::{LoadOptions, Template};
+use tokio_util::sync::CancellationToken;
+
+pub use ready::{FunctionEntry, ReadyFile};
+pub use state::StateLock;
+
+/// Knobs of the function runtime that users may turn.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    pub keep_alive: Duration,
+    pub account_concurrency: u32,
+    pub python: Option<PathBuf>,
+    pub disable_cgroups: bool,
+    pub disable_mount_ns: bool,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        Self {
+            keep_alive: Duration::from_secs(600),
+            account_concurrency: 1000,
+            python: None,
+            disable_cgroups: false,
+            disable_mount_ns: false,
+        }
+    }
+}
+
+/// Everything `ledge up` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// The SAM template; `None` starts an empty platform.
+    pub template: Option<PathBuf>,
+    /// Defaults to `.ledge/` beside the template (or in the current folder).
+    pub state_dir: Option<PathBuf>,
+    /// Defaults to `ready.json` in the state dir.
+    pub ready_file: Option<PathBuf>,
+    /// First port to bind; `None` (or 0) lets the OS pick.
+    pub port_base: Option<u16>,
+    pub parameter_overrides: BTreeMap<String, String>,
+    /// Show function logs on stdout prefixed by the function's name.
+    pub echo_logs: bool,
+    pub runtime: RuntimeOptions,
+}
+
+/// Why the platform could not start or act.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The user's template is at fault (exit code 2).
+    #[error("{0}")]
+    Template(#[from] ledge_template::TemplateError),
+    /// A function as specified cannot run (exit code 2).
+    #[error("{0}")]
+    Deploy(#[from] ledge_runtime::DeployError),
+    /// The user named something that does not exist (exit code 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Runtime(#[from] ledge_runtime::RuntimeError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+impl AppError {
+    /// True when the user's input is at fault rather than the platform.
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, Self::Template(_) | Self::Deploy(_) | Self::Usage(_))
+    }
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> AppError {
+    let what = what.into();
+    move |source| AppError::Io { what, source }
+}
+
+/// The template path ledge uses when none is given: `template.yaml` (or `.yml`) here.
+pub fn default_template() -> Option<PathBuf> {
+    ["template.yaml", "template.yml"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Loads and resolves a template, printing nothing.
+pub fn load_template(
+    path: &Path,
+    parameter_overrides: &BTreeMap<String, String>,
+) -> Result<Template, AppError> {
+    let opts = LoadOptions {
+        parameter_overrides: parameter_overrides.clone(),
+        ..LoadOptions::default()
+    };
+    Ok(ledge_template::load_file(path, &opts)?)
+}
+
+/// A running platform.
+pub struct Platform {
+    runtime: Arc<Runtime>,
+    ready: ReadyFile,
+    ready_path: PathBuf,
+    state_dir: PathBuf,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+    cancel: CancellationToken,
+    warnings: Vec<String>,
+    _lock: StateLock,
+}
+
+impl Platform {
+    /// Starts everything the template defines and writes the ready file.
+    pub async fn start(opts: UpOptions) -> Result<Self, AppError> {
+        let template = match &opts.template {
+            Some(p) => Some(load_template(p, &opts.parameter_overrides)?),
+            None => None,
+        };
+        let state_dir = match &opts.state_dir {
+            Some(d) => d.clone(),
+            None => opts
+                .template
+                .as_deref()
+                .and_then(Path::parent)
+                .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+                .unwrap_or(Path::new("."))
+                .join(".ledge"),
+        };
+        std::fs::create_dir_all(&state_dir).map_err(io(format!(
+            "cannot create the state dir {}",
+            state_dir.display()
+        )))?;
+        let state_dir = state_dir
+            .canonicalize()
+            .map_err(io(format!("cannot resolve {}", state_dir.display())))?;
+        let lock = StateLock::acquire(&state_dir)?;
+
+        let mut rc = RuntimeConfig::new(&state_dir);
+        rc.keep_alive = opts.runtime.keep_alive;
+        rc.account_concurrency = opts.runtime.account_concurrency;
+        rc.python = opts.runtime.python.clone();
+        rc.disable_cgroups = opts.runtime.disable_cgroups;
+        rc.disable_mount_ns = opts.runtime.disable_mount_ns;
+        rc.echo_logs = if opts.echo_logs {
+            LogEcho::StdoutPrefixed
+        } else {
+            LogEcho::None
+        };
+        let runtime = Arc::new(Runtime::new(rc)?);
+
+        let mut warnings: Vec<String> = vec![runtime.sandbox_notice()];
+        let mut aliases: HashMap<String, FunctionName> = HashMap::new();
+        let mut functions = BTreeMap::new();
+        if let Some(t) = &template {
+            warnings.extend(t.warnings.iter().cloned());
+            for spec in &t.functions {
+                let report = runtime.deploy(spec.clone()).await?;
+                warnings.extend(report.warnings);
+                if let Some(id) = &spec.logical_id {
+                    aliases.insert(id.clone(), spec.name.clone());
+                }
+                functions.insert(
+                    spec.logical_id.clone().unwrap_or_else(|| spec.name.to_string()),
+                    spec.name.clone(),
+                );
+            }
+        }
+
+        let cancel = CancellationToken::new();
+        let port = opts.port_base.unwrap_or(0);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(io(format!("cannot bind 127.0.0.1:{port}")))?;
+        let aws_addr: SocketAddr = listener
+            .local_addr()
+            .map_err(io("cannot read the listener's address"))?;
+        let api = ledge_lambda_api::LambdaApi {
+            invoker: runtime.clone(),
+            aliases: Arc::new(aliases),
+            region: ledge_model::DEFAULT_REGION.to_owned(),
+            account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
+        };
+        let router = ledge_lambda_api::router(api);
+        let shutdown = cancel.clone();
+        let server = tokio::spawn(async move {
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %e, "aws endpoint stopped");
+            }
+        });
+
+        let aws_endpoint = format!("http://{aws_addr}");
+        let ready = ReadyFile::new(
+            &aws_endpoint,
+            &state_dir,
+            functions
+                .into_iter()
+                .map(|(id, name)| {
+                    let entry = FunctionEntry {
+                        arn: runtime.function_arn(&name),
+                        invoke_url: format!(
+                            "{aws_endpoint}/2015-03-31/functions/{name}/invocations"
+                        ),
+                        name: name.to_string(),
+                    };
+                    (id, entry)
+                })
+                .collect(),
+        );
+        let ready_path = opts
+            .ready_file
+            .clone()
+            .unwrap_or_else(|| state_dir.join("ready.json"));
+        ready.write(&ready_path)?;
+        Ok(Self {
+            runtime,
+            ready,
+            ready_path,
+            state_dir,
+            servers: vec![server],
+            cancel,
+            warnings,
+            _lock: lock,
+        })
+    }
+
+    pub fn ready(&self) -> &ReadyFile {
+        &self.ready
+    }
+
+    pub fn ready_path(&self) -> &Path {
+        &self.ready_path
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// Lines to show once at start-up: what the sandbox enforces, template warnings.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Stops listening, drains in-flight invocations, ends every environment, and
+    /// removes the ready file.
+    pub async fn shutdown(self) {
+        self.cancel.cancel();
+        for s in self.servers {
+            let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+        }
+        self.runtime.shutdown().await;
+        let _ = std::fs::remove_file(&self.ready_path);
+    }
+}
+
+/// `ledge invoke FUNCTION -t TEMPLATE`: runs one function of a template on its own,
+/// in a scratch state dir, like `sam local invoke`.
+pub async fn invoke_once(
+    template_path: &Path,
+    parameter_overrides: &BTreeMap<String, String>,
+    function: &str,
+    payload: Vec<u8>,
+    tail_log: bool,
+    runtime_opts: &RuntimeOptions,
+) -> Result<(InvokeResult, Vec<String>), AppError> {
+    let template = load_template(template_path, parameter_overrides)?;
+    let spec = template
+        .function(function)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<String> = template
+                .functions
+                .iter()
+                .map(|f| f.logical_id.clone().unwrap_or_else(|| f.name.to_string()))
+                .collect();
+            AppError::Usage(format!(
+                "{}: no function named {function} (functions: {})",
+                template_path.display(),
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            ))
+        })?;
+    let scratch = std::env::temp_dir().join(format!("ledge-invoke-{}", std::process::id()));
+    let mut rc = RuntimeConfig::new(&scratch);
+    rc.write_logs = false;
+    rc.echo_logs = if tail_log { LogEcho::None } else { LogEcho::Stderr };
+    rc.python = runtime_opts.python.clone();
+    rc.disable_cgroups = runtime_opts.disable_cgroups;
+    rc.disable_mount_ns = runtime_opts.disable_mount_ns;
+    let runtime = Runtime::new(rc)?;
+    let mut warnings = template.warnings.clone();
+    let report = runtime.deploy(spec.clone()).await?;
+    warnings.extend(report.warnings);
+    let mut req = InvokeRequest::new(spec.name.clone(), payload);
+    req.tail_log = tail_log;
+    let result = ledge_model::Invoke::invoke(&runtime, req).await;
+    runtime.shutdown().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let result = result.map_err(|e| AppError::Usage(e.to_string()))?;
+    Ok((result, warnings))
+}

@@ -1,1 +1,335 @@
-//! ledge-runtime (in progress).
+//! Lambda execution environments.
+//!
+//! This crate owns the Runtime API server each environment talks to, the per-function
+//! pools of warm environments (cold start, reuse, scale-out, throttling, eviction,
+//! retirement on change), deadlines, the platform's log lines, and the managed Python
+//! runtime shipped inside ledge. It implements [`ledge_model::Invoke`].
+//!
+//! It never knows about HTTP APIs or events from gateways: callers hand it payloads.
+//! Processes are started only through `ledge-sandbox`.
+
+mod api;
+mod env;
+mod function;
+pub mod logs;
+pub mod payloads;
+mod pool;
+pub mod protocol;
+pub mod python;
+mod serve;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use ledge_model::{
+    FunctionName, FunctionSpec, Invoke, InvokeError, InvokeRequest, InvokeResult, RequestId,
+};
+use ledge_sandbox::{Sandbox, SandboxOptions};
+use tokio::sync::Semaphore;
+
+pub use function::{reserved_keys_in, RESERVED_ENV_KEYS};
+pub use pool::PoolStats;
+
+use env::Invocation;
+use function::{FunctionConfig, Shared};
+use pool::PoolHandle;
+
+/// The managed Python runtime, shipped inside the binary.
+pub const PYTHON_BOOTSTRAP: &str = include_str!("../python/bootstrap.py");
+
+/// How the runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where environments' `/tmp`, logs and the managed runtimes live.
+    pub state_dir: PathBuf,
+    pub region: String,
+    pub account_id: String,
+    /// How long an idle environment stays warm.
+    pub keep_alive: Duration,
+    /// Concurrent invocations across all functions (Lambda's account limit).
+    pub account_concurrency: u32,
+    /// Where function logs are shown besides their file.
+    pub echo_logs: logs::LogEcho,
+    /// Write logs under `state_dir/logs`.
+    pub write_logs: bool,
+    /// One interpreter for every Python function, instead of looking one up.
+    pub python: Option<PathBuf>,
+    pub disable_cgroups: bool,
+    pub disable_mount_ns: bool,
+}
+
+impl RuntimeConfig {
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            region: ledge_model::DEFAULT_REGION.to_owned(),
+            account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
+            keep_alive: Duration::from_secs(600),
+            account_concurrency: 1000,
+            echo_logs: logs::LogEcho::None,
+            write_logs: true,
+            python: None,
+            disable_cgroups: false,
+            disable_mount_ns: false,
+        }
+    }
+}
+
+/// A platform fault while setting up the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot prepare {path}: {source}")]
+    Prepare {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A function that cannot be deployed as specified.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error("function {function}: {message}")]
+    Invalid { function: String, message: String },
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployReport {
+    /// Lines to show the user once (e.g. a stand-in interpreter).
+    pub warnings: Vec<String>,
+    /// False when the spec equals the running one and nothing was touched.
+    pub changed: bool,
+    /// True for a function that did not exist before.
+    pub created: bool,
+}
+
+struct Deployed {
+    config: Arc<FunctionConfig>,
+    pool: PoolHandle,
+}
+
+/// Runs functions as Lambda does. Cheap to share behind an `Arc`.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    functions: RwLock<HashMap<FunctionName, Deployed>>,
+}
+
+impl Runtime {
+    /// Prepares the state dir and probes the sandbox. Call from within a tokio runtime.
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        let prep = |path: &Path| {
+            std::fs::create_dir_all(path).map_err(|source| RuntimeError::Prepare {
+                path: path.to_owned(),
+                source,
+            })
+        };
+        let runtime_dir = config.state_dir.join("runtime");
+        let python_dir = runtime_dir.join("python");
+        prep(&python_dir)?;
+        let bootstrap = python_dir.join("bootstrap.py");
+        if std::fs::read_to_string(&bootstrap).ok().as_deref() != Some(PYTHON_BOOTSTRAP) {
+            std::fs::write(&bootstrap, PYTHON_BOOTSTRAP).map_err(|source| {
+                RuntimeError::Prepare {
+                    path: bootstrap.clone(),
+                    source,
+                }
+            })?;
+        }
+        let empty_opt = runtime_dir.join("empty-opt");
+        prep(&empty_opt)?;
+        let tmp_root = config.state_dir.join("tmp");
+        prep(&tmp_root)?;
+        let log_dir = config.write_logs.then(|| config.state_dir.join("logs"));
+        if let Some(d) = &log_dir {
+            prep(d)?;
+        }
+        static INSTANCES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let instance = INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let sandbox = Sandbox::probe(SandboxOptions {
+            // One parent cgroup per runtime, so several runtimes in one process
+            // (tests) never sweep each other's environments.
+            name: format!("ledge-{}-{instance}", std::process::id()),
+            disable_cgroups: config.disable_cgroups,
+            disable_mount_ns: config.disable_mount_ns,
+        });
+        let shared = Shared {
+            sandbox,
+            region: config.region,
+            account_id: config.account_id,
+            keep_alive: config.keep_alive,
+            global: Arc::new(Semaphore::new(config.account_concurrency as usize)),
+            tmp_root,
+            runtime_dir,
+            empty_opt,
+            log_dir,
+            echo_logs: config.echo_logs,
+            pythons: python::Pythons::new(config.python),
+        };
+        Ok(Self {
+            shared: Arc::new(shared),
+            functions: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// One line saying what the sandbox enforces here.
+    pub fn sandbox_notice(&self) -> String {
+        self.shared.sandbox.notice()
+    }
+
+    /// Creates a function, or updates it: new environments get the new code and
+    /// configuration, in-flight invocations finish on the old, and an unchanged spec
+    /// keeps its warm environments.
+    pub async fn deploy(&self, spec: FunctionSpec) -> Result<DeployReport, DeployError> {
+        let existing = self.with_function(&spec.name, |d| (d.config.spec.clone(), d.pool.clone()));
+        if let Some((old, _)) = &existing {
+            if *old == spec {
+                return Ok(DeployReport::default());
+            }
+        }
+        let shared = self.shared.clone();
+        let (config, warnings) = tokio::task::spawn_blocking(move || {
+            FunctionConfig::build(spec, "$LATEST", &shared)
+        })
+        .await
+        .map_err(|e| DeployError::Invalid {
+            function: "?".into(),
+            message: e.to_string(),
+        })??;
+        let config = Arc::new(config);
+        let name = config.spec.name.clone();
+        let created = match existing {
+            Some((_, pool)) => {
+                pool.update(config.clone()).await;
+                if let Ok(mut map) = self.functions.write() {
+                    map.insert(name, Deployed { config, pool });
+                }
+                false
+            }
+            None => {
+                let pool = PoolHandle::spawn(config.clone(), self.shared.clone());
+                if let Ok(mut map) = self.functions.write() {
+                    map.insert(name, Deployed { config, pool });
+                }
+                true
+            }
+        };
+        Ok(DeployReport {
+            warnings,
+            changed: true,
+            created,
+        })
+    }
+
+    /// Removes a function after its in-flight invocations finish.
+    pub async fn remove(&self, name: &FunctionName) -> bool {
+        let removed = self
+            .functions
+            .write()
+            .ok()
+            .and_then(|mut map| map.remove(name));
+        match removed {
+            Some(d) => {
+                d.pool.shutdown().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The deployed functions' specs, sorted by name.
+    pub fn functions(&self) -> Vec<FunctionSpec> {
+        let mut v: Vec<FunctionSpec> = self
+            .functions
+            .read()
+            .map(|m| m.values().map(|d| d.config.spec.clone()).collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// The function's ARN as ledge reports it.
+    pub fn function_arn(&self, name: &FunctionName) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.shared.region, self.shared.account_id, name
+        )
+    }
+
+    /// Where a function's log file is, when logs are written.
+    pub fn log_path(&self, name: &FunctionName) -> Option<PathBuf> {
+        self.shared
+            .log_dir
+            .as_ref()
+            .map(|d| d.join(format!("{name}.log")))
+    }
+
+    /// A snapshot of a function's environments.
+    pub async fn stats(&self, name: &FunctionName) -> Option<PoolStats> {
+        let pool = self.with_function(name, |d| d.pool.clone())?;
+        Some(pool.stats().await)
+    }
+
+    /// Drains in-flight invocations, ends every environment and removes ledge's cgroups.
+    pub async fn shutdown(&self) {
+        let pools: Vec<PoolHandle> = self
+            .functions
+            .write()
+            .map(|mut m| m.drain().map(|(_, d)| d.pool).collect())
+            .unwrap_or_default();
+        futures::future::join_all(pools.iter().map(|p| p.shutdown())).await;
+        // Give retiring environments' blocking drops a moment, then sweep what is left.
+        let sandbox = self.shared.sandbox.clone();
+        let _ = tokio::task::spawn_blocking(move || sandbox.cleanup()).await;
+    }
+
+    fn with_function<T>(&self, name: &FunctionName, f: impl FnOnce(&Deployed) -> T) -> Option<T> {
+        self.functions.read().ok()?.get(name).map(f)
+    }
+}
+
+#[async_trait::async_trait]
+impl Invoke for Runtime {
+    async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResult, InvokeError> {
+        let qualifier = req.qualifier.as_deref().unwrap_or("$LATEST");
+        let found = self.with_function(&req.function, |d| (d.pool.clone(), d.config.arn.clone()));
+        let Some((pool, arn)) = found.filter(|_| qualifier == "$LATEST") else {
+            return Err(InvokeError::FunctionNotFound {
+                arn: format!("{}:{qualifier}", self.function_arn(&req.function)),
+            });
+        };
+        let invoked_arn = match req.qualifier.as_deref() {
+            Some(q) => format!("{arn}:{q}"),
+            None => arn,
+        };
+        let request_id = req
+            .request_id
+            .unwrap_or_else(RequestId::new_random)
+            .to_string();
+        let inv = Invocation {
+            request_id,
+            payload: req.payload,
+            invoked_arn,
+            trace_id: req.trace_id.unwrap_or_else(new_trace_id),
+            client_context: req.client_context,
+            cognito_identity: req.cognito_identity,
+            tail_log: req.tail_log,
+        };
+        pool.invoke(inv).await
+    }
+}
+
+/// An X-Ray trace header as Lambda passes it when tracing is off.
+fn new_trace_id() -> String {
+    let epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let a: u128 = rand::random();
+    let b: u64 = rand::random();
+    format!(
+        "Root=1-{epoch:08x}-{:024x};Parent={b:016x};Sampled=0",
+        a & ((1u128 << 96) - 1)
+    )
+}

@@ -1,0 +1,414 @@
+//! Subcommands. Each turns flags into a call on `ledge-app` and its result into output
+//! and an exit code: 0 success, 1 a function error, 2 bad input, 70 a platform fault.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use base64::Engine;
+use clap::{Args, Parser, Subcommand};
+use ledge_app::{AppError, ReadyFile, RuntimeOptions, UpOptions};
+use ledge_model::InvokeOutcome;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledge",
+    version,
+    about = "Run a serverless application on one machine, the way AWS runs it",
+    long_about = "Run a serverless application on one machine, the way AWS runs it: Lambda functions \
+                  from a SAM template as confined native processes (no Docker), kept warm, with \
+                  Lambda's memory and CPU limits, logs and error payloads."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start every function of a template and serve them until Ctrl-C.
+    Up(UpArgs),
+    /// Invoke one function and print its response.
+    Invoke(InvokeArgs),
+    /// Show a function's log (START/END/REPORT lines and its output).
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+struct RuntimeArgs {
+    /// Seconds an idle environment stays warm.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    keep_alive: u64,
+    /// Concurrent invocations across all functions (Lambda's account limit).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    concurrency: u32,
+    /// Run every Python function on this interpreter instead of looking one up.
+    #[arg(long, value_name = "PATH", env = "LEDGE_PYTHON")]
+    python: Option<PathBuf>,
+    /// Do not use cgroups (no memory/CPU/pids limits beyond rlimits).
+    #[arg(long)]
+    no_cgroups: bool,
+    /// Do not use a mount namespace (code stays at its host path, /tmp is shared).
+    #[arg(long)]
+    no_mount_ns: bool,
+}
+
+impl RuntimeArgs {
+    fn options(&self) -> RuntimeOptions {
+        RuntimeOptions {
+            keep_alive: Duration::from_secs(self.keep_alive),
+            account_concurrency: self.concurrency,
+            python: self.python.clone(),
+            disable_cgroups: self.no_cgroups,
+            disable_mount_ns: self.no_mount_ns,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct UpArgs {
+    /// The SAM template (default: template.yaml in the current folder). Without one,
+    /// an empty platform starts.
+    template: Option<PathBuf>,
+    /// Where ledge keeps its state (default: .ledge/ beside the template).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Where to write the ready file (default: ready.json in the state dir).
+    #[arg(long, value_name = "FILE")]
+    ready_file: Option<PathBuf>,
+    /// First port to listen on (default: any free port).
+    #[arg(long, value_name = "N")]
+    port_base: Option<u16>,
+    /// Template parameter values, as KEY=VALUE.
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_kv)]
+    parameter_overrides: Vec<(String, String)>,
+    /// Do not print function logs.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Args)]
+struct InvokeArgs {
+    /// The function's logical id or name.
+    function: String,
+    /// The SAM template to run the function from (default: template.yaml here).
+    #[arg(short = 't', long, value_name = "FILE", conflicts_with_all = ["endpoint", "state_dir"])]
+    template: Option<PathBuf>,
+    /// Invoke through a running ledge (its aws_endpoint URL) instead of the template.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Invoke through the running ledge whose state dir this is.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// The event: JSON text, or @FILE. Without it, standard input is read (or `{}` on a terminal).
+    #[arg(long, value_name = "JSON|@FILE")]
+    payload: Option<String>,
+    /// `Tail` prints the last 4 KB of the invocation's log (as Lambda's LogResult)
+    /// instead of streaming the log.
+    #[arg(long, value_name = "TYPE", value_parser = ["None", "Tail"])]
+    log_type: Option<String>,
+    /// Template parameter values, as KEY=VALUE.
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_kv)]
+    parameter_overrides: Vec<(String, String)>,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+#[derive(Debug, Args)]
+struct LogsArgs {
+    /// The function's logical id or name.
+    function: String,
+    /// The state dir of the ledge that ran it (default: .ledge).
+    #[arg(long, value_name = "DIR", default_value = ".ledge")]
+    state_dir: PathBuf,
+    /// Keep printing new lines as they arrive.
+    #[arg(short, long)]
+    follow: bool,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+pub(crate) async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Up(a) => up(a).await,
+        Command::Invoke(a) => invoke(a).await,
+        Command::Logs(a) => logs(a).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let user = e
+                .downcast_ref::<AppError>()
+                .is_some_and(AppError::is_user_error)
+                || e.downcast_ref::<UsageError>().is_some();
+            eprintln!("ledge: {e:#}");
+            ExitCode::from(if user { 2 } else { 70 })
+        }
+    }
+}
+
+/// Bad input from the command line.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+fn template_or_default(given: Option<PathBuf>) -> anyhow::Result<Option<PathBuf>> {
+    match given {
+        Some(p) if !p.exists() => Err(usage(format!("template {} does not exist", p.display()))),
+        Some(p) if p.is_dir() => {
+            let inner = ["template.yaml", "template.yml"]
+                .into_iter()
+                .map(|n| p.join(n))
+                .find(|c| c.is_file());
+            inner
+                .map(Some)
+                .ok_or_else(|| usage(format!("{} holds no template.yaml", p.display())))
+        }
+        Some(p) => Ok(Some(p)),
+        None => Ok(ledge_app::default_template()),
+    }
+}
+
+async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
+    let template = template_or_default(a.template)?;
+    let opts = UpOptions {
+        template: template.clone(),
+        state_dir: a.state_dir,
+        ready_file: a.ready_file,
+        port_base: a.port_base,
+        parameter_overrides: a.parameter_overrides.into_iter().collect(),
+        echo_logs: !a.quiet,
+        runtime: a.runtime.options(),
+    };
+    let platform = ledge_app::Platform::start(opts).await?;
+    for w in platform.warnings() {
+        eprintln!("{w}");
+    }
+    let ready = platform.ready();
+    let mut out = String::new();
+    match &template {
+        Some(t) => out.push_str(&format!("ledge is up: {}\n", t.display())),
+        None => out.push_str("ledge is up with no template (an empty platform)\n"),
+    }
+    out.push_str(&format!("  AWS endpoint  {}\n", ready.aws_endpoint));
+    if !ready.functions.is_empty() {
+        out.push_str("  Functions (invoke with curl, or aws lambda invoke --endpoint-url):\n");
+        let width = ready.functions.keys().map(String::len).max().unwrap_or(0);
+        for (id, f) in &ready.functions {
+            out.push_str(&format!(
+                "    {id:<width$}  curl -s -d '{{}}' {}\n",
+                f.invoke_url
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "  Ready file    {}\n  Logs          ledge logs FUNCTION --state-dir {}\nPress Ctrl-C to stop.\n",
+        platform.ready_path().display(),
+        platform.state_dir().display()
+    ));
+    print!("{out}");
+    let _ = std::io::stdout().flush();
+
+    wait_for_signal().await;
+    eprintln!("ledge: shutting down (waiting for in-flight invocations)");
+    platform.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn read_payload(arg: Option<String>) -> anyhow::Result<Vec<u8>> {
+    match arg {
+        Some(p) => match p.strip_prefix('@') {
+            Some(file) => std::fs::read(file)
+                .map_err(|e| usage(format!("cannot read the payload file {file}: {e}"))),
+            None => Ok(p.into_bytes()),
+        },
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                return Ok(b"{}".to_vec());
+            }
+            let mut buf = Vec::new();
+            stdin
+                .lock()
+                .read_to_end(&mut buf)
+                .map_err(|e| usage(format!("cannot read the payload from standard input: {e}")))?;
+            Ok(if buf.iter().all(u8::is_ascii_whitespace) {
+                b"{}".to_vec()
+            } else {
+                buf
+            })
+        }
+    }
+}
+
+async fn invoke(a: InvokeArgs) -> anyhow::Result<ExitCode> {
+    let payload = read_payload(a.payload)?;
+    if serde_json::from_slice::<serde_json::Value>(&payload).is_err() {
+        return Err(usage(
+            "the payload is not valid JSON (Lambda accepts only JSON events)",
+        ));
+    }
+    let tail = a.log_type.as_deref() == Some("Tail");
+    let endpoint = match (a.endpoint, a.state_dir) {
+        (Some(e), _) => Some(e),
+        (None, Some(dir)) => Some(ReadyFile::read(&dir.join("ready.json"))?.aws_endpoint),
+        (None, None) => None,
+    };
+    if let Some(endpoint) = endpoint {
+        return invoke_remote(&endpoint, &a.function, payload, tail).await;
+    }
+    let template = template_or_default(a.template)?
+        .ok_or_else(|| usage("no template: pass -t TEMPLATE, or run where template.yaml is"))?;
+    let overrides: BTreeMap<String, String> = a.parameter_overrides.into_iter().collect();
+    let (result, warnings) = ledge_app::invoke_once(
+        &template,
+        &overrides,
+        &a.function,
+        payload,
+        tail,
+        &a.runtime.options(),
+    )
+    .await?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    if let Some(t) = &result.log_tail {
+        eprint!("{t}");
+    }
+    let code = match &result.outcome {
+        InvokeOutcome::Throttled { reason } => {
+            eprintln!("ledge: TooManyRequestsException: Rate Exceeded. ({})", reason.as_str());
+            return Ok(ExitCode::from(1));
+        }
+        o if o.is_function_error() => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(result.outcome.payload())?;
+    stdout.write_all(b"\n")?;
+    Ok(code)
+}
+
+async fn invoke_remote(
+    endpoint: &str,
+    function: &str,
+    payload: Vec<u8>,
+    tail: bool,
+) -> anyhow::Result<ExitCode> {
+    let url = format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        endpoint.trim_end_matches('/')
+    );
+    let client = reqwest::Client::new();
+    let mut req = client.post(&url).body(payload);
+    if tail {
+        req = req.header("X-Amz-Log-Type", "Tail");
+    }
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach ledge at {endpoint}: {e}"))?;
+    let status = resp.status();
+    let function_error = resp.headers().contains_key("x-amz-function-error");
+    let log = resp
+        .headers()
+        .get("x-amz-log-result")
+        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v.as_bytes()).ok());
+    let body = resp.bytes().await?;
+    if let Some(log) = log {
+        std::io::stderr().write_all(&log)?;
+    }
+    if !status.is_success() {
+        eprintln!("ledge: HTTP {status}: {}", String::from_utf8_lossy(&body));
+        return Ok(ExitCode::from(if status.is_client_error() { 2 } else { 70 }));
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&body)?;
+    stdout.write_all(b"\n")?;
+    Ok(if function_error {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn logs(a: LogsArgs) -> anyhow::Result<ExitCode> {
+    let name = ReadyFile::read(&a.state_dir.join("ready.json"))
+        .ok()
+        .and_then(|r| r.functions.get(&a.function).map(|f| f.name.clone()))
+        .unwrap_or_else(|| a.function.clone());
+    let path = a.state_dir.join("logs").join(format!("{name}.log"));
+    if !path.exists() && !a.follow {
+        return Err(usage(format!(
+            "no log for {} in {} (has it been invoked?)",
+            a.function,
+            a.state_dir.display()
+        )));
+    }
+    follow_file(&path, a.follow).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn follow_file(path: &Path, follow: bool) -> anyhow::Result<()> {
+    use tokio::io::AsyncReadExt;
+    let mut offset = 0u64;
+    let mut stdout = std::io::stdout();
+    loop {
+        if let Ok(mut f) = tokio::fs::File::open(path).await {
+            let len = f.metadata().await.map(|m| m.len()).unwrap_or(0);
+            if len < offset {
+                offset = 0; // truncated or replaced
+            }
+            if len > offset {
+                use tokio::io::AsyncSeekExt;
+                f.seek(std::io::SeekFrom::Start(offset)).await?;
+                let mut buf = Vec::with_capacity((len - offset) as usize);
+                f.take(len - offset).read_to_end(&mut buf).await?;
+                offset += buf.len() as u64;
+                stdout.write_all(&buf)?;
+                stdout.flush()?;
+            }
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}

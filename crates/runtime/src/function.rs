@@ -1,0 +1,293 @@
+//! A deployed function version: everything needed to start its environments.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledge_model::{FunctionSpec, Runtime};
+use ledge_sandbox::Sandbox;
+use tokio::sync::Semaphore;
+
+use crate::logs::LogSink;
+use crate::python::Pythons;
+use crate::DeployError;
+
+/// Platform-wide context every pool shares.
+pub(crate) struct Shared {
+    pub(crate) sandbox: Sandbox,
+    pub(crate) region: String,
+    pub(crate) account_id: String,
+    pub(crate) keep_alive: Duration,
+    pub(crate) global: Arc<Semaphore>,
+    pub(crate) tmp_root: PathBuf,
+    /// Host folder holding ledge's managed runtimes (seen as `/var/runtime`).
+    pub(crate) runtime_dir: PathBuf,
+    /// An empty folder standing in for `/opt` when a function has no layers.
+    pub(crate) empty_opt: PathBuf,
+    pub(crate) log_dir: Option<PathBuf>,
+    pub(crate) echo_logs: crate::logs::LogEcho,
+    pub(crate) pythons: Pythons,
+}
+
+/// How to start one environment of a function version.
+#[derive(Debug, Clone)]
+pub(crate) struct Launch {
+    pub(crate) program: PathBuf,
+    pub(crate) args: Vec<String>,
+    /// Everything but the per-environment variables (Runtime API address, log stream).
+    pub(crate) base_env: Vec<(String, String)>,
+    pub(crate) cwd: PathBuf,
+    pub(crate) use_mounts: bool,
+    /// Host folder presented at `/opt` (merged layers); `None` = empty.
+    pub(crate) opt_dir: Option<PathBuf>,
+    /// Host folder presented at `/var/runtime`.
+    pub(crate) runtime_dir: Option<PathBuf>,
+}
+
+/// A function version as the runtime runs it.
+pub(crate) struct FunctionConfig {
+    pub(crate) spec: FunctionSpec,
+    pub(crate) version: String,
+    pub(crate) arn: String,
+    pub(crate) launch: Launch,
+    pub(crate) sink: Arc<LogSink>,
+    pub(crate) runtime_version: String,
+    pub(crate) runtime_version_arn: String,
+}
+
+/// Customer variables Lambda refuses to let a function set.
+pub const RESERVED_ENV_KEYS: &[&str] = &[
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+];
+
+/// The reserved keys a customer environment uses, if any.
+pub fn reserved_keys_in(env: &BTreeMap<String, String>) -> Vec<String> {
+    env.keys()
+        .filter(|k| RESERVED_ENV_KEYS.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
+impl FunctionConfig {
+    /// Resolves a spec into a launchable configuration. Warnings (e.g. a stand-in Python)
+    /// are returned for the caller to print once.
+    pub(crate) fn build(
+        spec: FunctionSpec,
+        version: &str,
+        shared: &Shared,
+    ) -> Result<(Self, Vec<String>), DeployError> {
+        let name = spec.name.to_string();
+        let mut warnings = Vec::new();
+        let reserved = reserved_keys_in(&spec.environment);
+        if !reserved.is_empty() {
+            return Err(DeployError::Invalid {
+                function: name,
+                message: format!("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: {}", reserved.join(", ")),
+            });
+        }
+        let env_size: usize = spec
+            .environment
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        if env_size > 4096 {
+            return Err(DeployError::Invalid {
+                function: name,
+                message: "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit.".into(),
+            });
+        }
+        if !spec.code_dir.is_dir() {
+            return Err(DeployError::Invalid {
+                function: name,
+                message: format!("CodeUri {} is not a directory", spec.code_dir.display()),
+            });
+        }
+        let use_mounts = shared.sandbox.capabilities().mount_ns;
+        let (task_root, runtime_root, opt_root) = if use_mounts {
+            (
+                PathBuf::from("/var/task"),
+                PathBuf::from("/var/runtime"),
+                PathBuf::from("/opt"),
+            )
+        } else {
+            (
+                spec.code_dir.clone(),
+                shared.runtime_dir.clone(),
+                shared.empty_opt.clone(),
+            )
+        };
+        let opt = opt_root.display().to_string();
+        let task = task_root.display().to_string();
+        let rt = runtime_root.display().to_string();
+
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        // Unreserved defaults, which customer variables may override.
+        env.insert("LANG".into(), "en_US.UTF-8".into());
+        env.insert(
+            "LD_LIBRARY_PATH".into(),
+            format!("/lib64:/usr/lib64:{rt}:{rt}/lib:{task}:{task}/lib:{opt}/lib"),
+        );
+        env.insert("AWS_XRAY_CONTEXT_MISSING".into(), "LOG_ERROR".into());
+        env.insert(
+            "AWS_XRAY_DAEMON_ADDRESS".into(),
+            "169.254.79.129:2000".into(),
+        );
+        env.insert("_AWS_XRAY_DAEMON_ADDRESS".into(), "169.254.79.129".into());
+        env.insert("_AWS_XRAY_DAEMON_PORT".into(), "2000".into());
+        let mut path = format!("/usr/local/bin:/usr/bin/:/bin:{opt}/bin");
+
+        let (program, args, runtime_version) = match &spec.runtime {
+            Runtime::Python(minor) => {
+                let (interp, stand_in) = shared.pythons.find(*minor).map_err(|message| {
+                    DeployError::Invalid {
+                        function: name.clone(),
+                        message,
+                    }
+                })?;
+                if stand_in {
+                    warnings.push(format!(
+                        "{name}: python3.{minor} is not installed here; running it on {} (Python {})",
+                        interp.path.display(),
+                        interp.version
+                    ));
+                }
+                if let Some(dir) = interp.path.parent() {
+                    path = format!("{}:{path}", dir.display());
+                }
+                env.insert(
+                    "_LEDGE_SITE_DIRS".into(),
+                    interp.site_dirs.join(":"),
+                );
+                env.insert("_LEDGE_OPT_DIR".into(), opt.clone());
+                (
+                    interp.path.clone(),
+                    vec!["-S".to_owned(), format!("{rt}/python/bootstrap.py")],
+                    format!("python:3.{minor}.v1"),
+                )
+            }
+            Runtime::Provided(_) => {
+                let in_task = spec.code_dir.join("bootstrap");
+                let program = if in_task.exists() {
+                    task_root.join("bootstrap")
+                } else {
+                    opt_root.join("bootstrap")
+                };
+                let flavour = spec.runtime.to_string();
+                let v = flavour.strip_prefix("provided.").unwrap_or("al1").to_owned();
+                (program, Vec::new(), format!("provided:{v}.v1"))
+            }
+            Runtime::NodeJs(_) => {
+                return Err(DeployError::Invalid {
+                    function: name,
+                    message: format!(
+                        "runtime {} is not supported yet (supported: python3.x, provided, provided.al2, provided.al2023)",
+                        spec.runtime
+                    ),
+                })
+            }
+        };
+        env.insert("PATH".into(), path);
+        for (k, v) in &spec.environment {
+            env.insert(k.clone(), v.clone());
+        }
+        // Reserved variables: the platform's values always win.
+        env.insert("_HANDLER".into(), spec.handler.clone());
+        env.insert("AWS_REGION".into(), shared.region.clone());
+        env.insert("AWS_DEFAULT_REGION".into(), shared.region.clone());
+        if !spec.runtime.is_provided() {
+            env.insert(
+                "AWS_EXECUTION_ENV".into(),
+                format!("AWS_Lambda_{}", spec.runtime),
+            );
+        }
+        env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), name.clone());
+        env.insert(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            spec.memory.to_string(),
+        );
+        env.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), version.to_owned());
+        env.insert("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into());
+        env.insert(
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            format!("/aws/lambda/{name}"),
+        );
+        env.insert("LAMBDA_TASK_ROOT".into(), task.clone());
+        env.insert("LAMBDA_RUNTIME_DIR".into(), rt.clone());
+        env.insert("TZ".into(), ":UTC".into());
+        // Execution-role credentials: ledge passes on the operator's, as SAM CLI does.
+        for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+            if let Ok(v) = std::env::var(key) {
+                env.insert(key.into(), v.clone());
+                if key == "AWS_ACCESS_KEY_ID" {
+                    env.insert("AWS_ACCESS_KEY".into(), v);
+                }
+            }
+        }
+
+        let arn = format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            shared.region, shared.account_id, name
+        );
+        let runtime_version_arn = format!(
+            "arn:aws:lambda:{}::runtime:{}",
+            shared.region,
+            runtime_hash(&runtime_version)
+        );
+        let sink = Arc::new(LogSink::new(
+            &name,
+            shared.log_dir.as_deref(),
+            shared.echo_logs,
+        ));
+        let launch = Launch {
+            program,
+            args,
+            base_env: env.into_iter().collect(),
+            cwd: task_root,
+            use_mounts,
+            opt_dir: None,
+            runtime_dir: Some(shared.runtime_dir.clone()),
+        };
+        Ok((
+            Self {
+                spec,
+                version: version.to_owned(),
+                arn,
+                launch,
+                sink,
+                runtime_version,
+                runtime_version_arn,
+            },
+            warnings,
+        ))
+    }
+}
+
+/// A stable 64-hex-digit stand-in for the runtime version hash in ARNs.
+fn runtime_hash(version: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut out = String::new();
+    for salt in 0u8..4 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, version).hash(&mut h);
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out
+}
