@@ -178,6 +178,11 @@ impl Runtime {
         self.shared.sandbox.notice()
     }
 
+    /// What the sandbox can enforce on this machine.
+    pub fn capabilities(&self) -> ledge_sandbox::Capabilities {
+        self.shared.sandbox.capabilities().clone()
+    }
+
     /// Creates a function, or updates it: new environments get the new code and
     /// configuration, in-flight invocations finish on the old, and an unchanged spec
     /// keeps its warm environments.

@@ -357,13 +357,8 @@ impl Task {
             }
         };
         let finished = env.invoke(inv).await;
-        let _ = reply.send(Ok(InvokeResult {
-            request_id: RequestId::from(request_id),
-            outcome: finished.outcome,
-            executed_version: self.config.version.clone(),
-            log_tail: finished.log_tail,
-            report: Some(finished.report),
-        }));
+        // Hand the environment back before answering, so that a caller's next call
+        // (which can only arrive after the answer) finds it warm.
         if finished.reusable {
             self.done(Some(env), None).await;
         } else {
@@ -371,6 +366,13 @@ impl Task {
             retire(env);
             self.done(None, tmp).await;
         }
+        let _ = reply.send(Ok(InvokeResult {
+            request_id: RequestId::from(request_id),
+            outcome: finished.outcome,
+            executed_version: self.config.version.clone(),
+            log_tail: finished.log_tail,
+            report: Some(finished.report),
+        }));
     }
 
     async fn done(&self, env: Option<Environment>, tmp: Option<TmpSlot>) {
