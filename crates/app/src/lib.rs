@@ -140,7 +140,13 @@ impl Platform {
                 .template
                 .as_deref()
                 .and_then(Path::parent)
-                .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        p
+                    }
+                })
                 .unwrap_or(Path::new("."))
                 .join(".ledge"),
         };
@@ -178,7 +184,9 @@ impl Platform {
                     aliases.insert(id.clone(), spec.name.clone());
                 }
                 functions.insert(
-                    spec.logical_id.clone().unwrap_or_else(|| spec.name.to_string()),
+                    spec.logical_id
+                        .clone()
+                        .unwrap_or_else(|| spec.name.to_string()),
                     spec.name.clone(),
                 );
             }
@@ -291,25 +299,30 @@ pub async fn invoke_once(
     runtime_opts: &RuntimeOptions,
 ) -> Result<(InvokeResult, Vec<String>), AppError> {
     let template = load_template(template_path, parameter_overrides)?;
-    let spec = template
-        .function(function)
-        .cloned()
-        .ok_or_else(|| {
-            let known: Vec<String> = template
-                .functions
-                .iter()
-                .map(|f| f.logical_id.clone().unwrap_or_else(|| f.name.to_string()))
-                .collect();
-            AppError::Usage(format!(
-                "{}: no function named {function} (functions: {})",
-                template_path.display(),
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-            ))
-        })?;
+    let spec = template.function(function).cloned().ok_or_else(|| {
+        let known: Vec<String> = template
+            .functions
+            .iter()
+            .map(|f| f.logical_id.clone().unwrap_or_else(|| f.name.to_string()))
+            .collect();
+        AppError::Usage(format!(
+            "{}: no function named {function} (functions: {})",
+            template_path.display(),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ))
+    })?;
     let scratch = std::env::temp_dir().join(format!("ledge-invoke-{}", std::process::id()));
     let mut rc = RuntimeConfig::new(&scratch);
     rc.write_logs = false;
-    rc.echo_logs = if tail_log { LogEcho::None } else { LogEcho::Stderr };
+    rc.echo_logs = if tail_log {
+        LogEcho::None
+    } else {
+        LogEcho::Stderr
+    };
     rc.python = runtime_opts.python.clone();
     rc.disable_cgroups = runtime_opts.disable_cgroups;
     rc.disable_mount_ns = runtime_opts.disable_mount_ns;

@@ -65,7 +65,8 @@ impl ReadyFile {
             what: format!("cannot read {}", path.display()),
             source,
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| AppError::Usage(format!("{} is not a ledge ready file: {e}", path.display())))
+        serde_json::from_str(&text).map_err(|e| {
+            AppError::Usage(format!("{} is not a ledge ready file: {e}", path.display()))
+        })
     }
 }

@@ -311,7 +311,10 @@ async fn invoke(a: InvokeArgs) -> anyhow::Result<ExitCode> {
     }
     let code = match &result.outcome {
         InvokeOutcome::Throttled { reason } => {
-            eprintln!("ledge: TooManyRequestsException: Rate Exceeded. ({})", reason.as_str());
+            eprintln!(
+                "ledge: TooManyRequestsException: Rate Exceeded. ({})",
+                reason.as_str()
+            );
             return Ok(ExitCode::from(1));
         }
         o if o.is_function_error() => ExitCode::from(1),
@@ -344,17 +347,22 @@ async fn invoke_remote(
         .map_err(|e| anyhow::anyhow!("cannot reach ledge at {endpoint}: {e}"))?;
     let status = resp.status();
     let function_error = resp.headers().contains_key("x-amz-function-error");
-    let log = resp
-        .headers()
-        .get("x-amz-log-result")
-        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v.as_bytes()).ok());
+    let log = resp.headers().get("x-amz-log-result").and_then(|v| {
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_bytes())
+            .ok()
+    });
     let body = resp.bytes().await?;
     if let Some(log) = log {
         std::io::stderr().write_all(&log)?;
     }
     if !status.is_success() {
         eprintln!("ledge: HTTP {status}: {}", String::from_utf8_lossy(&body));
-        return Ok(ExitCode::from(if status.is_client_error() { 2 } else { 70 }));
+        return Ok(ExitCode::from(if status.is_client_error() {
+            2
+        } else {
+            70
+        }));
     }
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&body)?;

@@ -77,12 +77,10 @@ async fn run(
         ApiError::invalid_parameter(format!("1 validation error detected: Value '{function}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"))
     })?;
     let qualifier = match (derived, query.qualifier) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::invalid_parameter(
-                "The derived qualifier from the function name does not match the specified qualifier."
-                    .into(),
-            ))
-        }
+        (Some(a), Some(b)) if a != b => return Err(ApiError::invalid_parameter(
+            "The derived qualifier from the function name does not match the specified qualifier."
+                .into(),
+        )),
         (a, b) => a.or(b),
     };
     let fname = match api.aliases.get(&name) {
@@ -215,7 +213,10 @@ mod tests {
     #[test]
     fn function_references() {
         assert_eq!(parse_function_ref("f"), Some(("f".into(), None)));
-        assert_eq!(parse_function_ref("f:3"), Some(("f".into(), Some("3".into()))));
+        assert_eq!(
+            parse_function_ref("f:3"),
+            Some(("f".into(), Some("3".into())))
+        );
         assert_eq!(
             parse_function_ref("arn:aws:lambda:us-east-1:123456789012:function:f:live"),
             Some(("f".into(), Some("live".into())))

@@ -45,7 +45,10 @@ pub(crate) enum InitSignal {
     /// The runtime asked for its first event.
     Ready,
     /// The runtime reported an init error (`POST /runtime/init/error`).
-    Failed { body: Bytes, error_type: String },
+    Failed {
+        body: Bytes,
+        error_type: String,
+    },
 }
 
 struct InFlight {
@@ -61,7 +64,11 @@ pub(crate) struct ApiState {
 }
 
 impl ApiState {
-    pub(crate) fn new() -> (Arc<Self>, mpsc::Sender<Delivery>, watch::Receiver<InitSignal>) {
+    pub(crate) fn new() -> (
+        Arc<Self>,
+        mpsc::Sender<Delivery>,
+        watch::Receiver<InitSignal>,
+    ) {
         let (tx, rx) = mpsc::channel(1);
         let (init_tx, init_rx) = watch::channel(InitSignal::Pending);
         let state = Arc::new(Self {
@@ -146,21 +153,24 @@ async fn next(State(st): State<Arc<ApiState>>) -> Response {
 }
 
 /// Takes the in-flight invocation if `id` names it; otherwise the response to send back.
-fn claim(st: &ApiState, id: &str, to: &str) -> Result<oneshot::Sender<RuntimeReply>, Response> {
+/// A refused runtime call: status and body.
+type Refusal = (StatusCode, String);
+
+fn claim(st: &ApiState, id: &str, to: &str) -> Result<oneshot::Sender<RuntimeReply>, Refusal> {
     let Ok(mut g) = st.inflight.lock() else {
-        return Err(json(StatusCode::INTERNAL_SERVER_ERROR, BODY_INTERNAL));
+        return Err((StatusCode::INTERNAL_SERVER_ERROR, BODY_INTERNAL.into()));
     };
     match g.as_mut() {
-        None => Err(json(
+        None => Err((
             StatusCode::FORBIDDEN,
             invalid_state_transition("InvocationNext", to),
         )),
         Some(f) if f.request_id != id => {
-            Err(json(StatusCode::BAD_REQUEST, BODY_INVALID_REQUEST_ID))
+            Err((StatusCode::BAD_REQUEST, BODY_INVALID_REQUEST_ID.into()))
         }
         Some(_) => match g.take().and_then(|f| f.reply) {
             Some(reply) => Ok(reply),
-            None => Err(json(StatusCode::BAD_REQUEST, BODY_INVALID_REQUEST_ID)),
+            None => Err((StatusCode::BAD_REQUEST, BODY_INVALID_REQUEST_ID.into())),
         },
     }
 }
@@ -202,7 +212,7 @@ async fn response(
 ) -> Response {
     let reply = match claim(&st, &id, "InvocationResponse") {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err((status, body)) => return json(status, body),
     };
     if let Some(mode) = headers.get(HDR_RESPONSE_MODE) {
         if mode.as_bytes() != b"streaming" && mode.as_bytes() != b"buffered" {
@@ -242,7 +252,7 @@ async fn error(
 ) -> Response {
     let reply = match claim(&st, &id, "InvocationErrorResponse") {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err((status, body)) => return json(status, body),
     };
     match read_limited(&headers, body).await {
         Ok(Some(body)) => {

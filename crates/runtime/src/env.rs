@@ -76,7 +76,11 @@ impl Environment {
         tmp: TmpSlot,
         request_id: &str,
     ) -> Result<Self, (StartError, TmpSlot)> {
-        let id = format!("{}-{}", config.spec.name, &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let id = format!(
+            "{}-{}",
+            config.spec.name,
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
 
         if let Some(missing) = missing_entrypoint(&config) {
             return Err((
@@ -150,7 +154,10 @@ impl Environment {
         };
         let Some(output) = process.take_output() else {
             server.abort();
-            return Err((StartError::Platform("sandbox gave no output pipe".into()), tmp));
+            return Err((
+                StartError::Platform("sandbox gave no output pipe".into()),
+                tmp,
+            ));
         };
         let pipe = match LogPipe::new(output, config.sink.clone()) {
             Ok(p) => p,
@@ -191,7 +198,8 @@ impl Environment {
         }
         let version = self.config.version.clone();
         self.pipe.drain();
-        self.pipe.platform(&[logs::start_line(&inv.request_id, &version)]);
+        self.pipe
+            .platform(&[logs::start_line(&inv.request_id, &version)]);
 
         let cpu_before = self.process.cpu_usage();
         let throttled_before = self.process.cpu_throttled();
@@ -247,7 +255,9 @@ impl Environment {
         };
         let rid = inv.request_id.as_str();
         let (outcome, reusable) = match ended {
-            Ended::Reply(RuntimeReply::Response(payload)) => (InvokeOutcome::Success { payload }, true),
+            Ended::Reply(RuntimeReply::Response(payload)) => {
+                (InvokeOutcome::Success { payload }, true)
+            }
             Ended::Reply(RuntimeReply::Error { body, error_type }) => (
                 InvokeOutcome::FunctionError {
                     payload: body,
@@ -273,8 +283,11 @@ impl Environment {
             Ended::TimedOut => {
                 self.process.kill();
                 self.pipe.drain();
-                let ts = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-                self.pipe.platform(&[payloads::timed_out_log_line(&ts, rid, timeout.get())]);
+                let ts = chrono::Utc::now()
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string();
+                self.pipe
+                    .platform(&[payloads::timed_out_log_line(&ts, rid, timeout.get())]);
                 (
                     InvokeOutcome::Timeout {
                         payload: payloads::timed_out(rid, timeout.get()).into(),
@@ -283,7 +296,14 @@ impl Environment {
                 )
             }
         };
-        self.finish(rid, outcome, started, reusable, cpu_before, throttled_before)
+        self.finish(
+            rid,
+            outcome,
+            started,
+            reusable,
+            cpu_before,
+            throttled_before,
+        )
     }
 
     /// Waits for the runtime's first `next`. Returns `Some` when the invocation ended here.
@@ -355,7 +375,11 @@ impl Environment {
         self.finish(rid, outcome, Instant::now(), false, None, None)
     }
 
-    fn crash_outcome(&mut self, rid: &str, status: Option<std::process::ExitStatus>) -> InvokeOutcome {
+    fn crash_outcome(
+        &mut self,
+        rid: &str,
+        status: Option<std::process::ExitStatus>,
+    ) -> InvokeOutcome {
         let oom = self.process.oom_killed();
         self.process.kill();
         if oom {
@@ -447,7 +471,12 @@ fn missing_entrypoint(config: &FunctionConfig) -> Option<Vec<String>> {
             .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
             .unwrap_or(false)
     });
-    (!ok).then(|| vec!["/var/task/bootstrap".to_owned(), "/opt/bootstrap".to_owned()])
+    (!ok).then(|| {
+        vec![
+            "/var/task/bootstrap".to_owned(),
+            "/opt/bootstrap".to_owned(),
+        ]
+    })
 }
 
 pub(crate) fn epoch_ms() -> u64 {

@@ -233,7 +233,11 @@ impl FunctionConfig {
         env.insert("LAMBDA_RUNTIME_DIR".into(), rt.clone());
         env.insert("TZ".into(), ":UTC".into());
         // Execution-role credentials: ledge passes on the operator's, as SAM CLI does.
-        for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        for key in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
             if let Ok(v) = std::env::var(key) {
                 env.insert(key.into(), v.clone());
                 if key == "AWS_ACCESS_KEY_ID" {

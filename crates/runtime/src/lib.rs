@@ -194,14 +194,13 @@ impl Runtime {
             }
         }
         let shared = self.shared.clone();
-        let (config, warnings) = tokio::task::spawn_blocking(move || {
-            FunctionConfig::build(spec, "$LATEST", &shared)
-        })
-        .await
-        .map_err(|e| DeployError::Invalid {
-            function: "?".into(),
-            message: e.to_string(),
-        })??;
+        let (config, warnings) =
+            tokio::task::spawn_blocking(move || FunctionConfig::build(spec, "$LATEST", &shared))
+                .await
+                .map_err(|e| DeployError::Invalid {
+                    function: "?".into(),
+                    message: e.to_string(),
+                })??;
         let config = Arc::new(config);
         let name = config.spec.name.clone();
         let created = match existing {

@@ -40,7 +40,9 @@ pub fn report_line(request_id: &str, report: &InvokeReport) -> String {
 
 /// `INIT_START Runtime Version: …`, once per environment start.
 pub fn init_start_line(runtime_version: &str, runtime_version_arn: &str) -> String {
-    format!("INIT_START Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}")
+    format!(
+        "INIT_START Runtime Version: {runtime_version}\tRuntime Version ARN: {runtime_version_arn}"
+    )
 }
 
 /// Billed duration: whole milliseconds rounded up; since August 2025 Lambda bills the
@@ -143,7 +145,8 @@ impl LogSink {
             let _ = lock.write_all(buf.as_bytes());
             let _ = lock.flush();
         } else if self.echo == LogEcho::StdoutPrefixed {
-            let mut out = String::with_capacity(buf.len() + lines.len() * (self.function.len() + 3));
+            let mut out =
+                String::with_capacity(buf.len() + lines.len() * (self.function.len() + 3));
             for l in lines {
                 out.push('[');
                 out.push_str(&self.function);
@@ -345,7 +348,10 @@ mod tests {
 
     #[test]
     fn platform_lines() {
-        assert_eq!(start_line("r", "$LATEST"), "START RequestId: r Version: $LATEST");
+        assert_eq!(
+            start_line("r", "$LATEST"),
+            "START RequestId: r Version: $LATEST"
+        );
         assert_eq!(end_line("r"), "END RequestId: r");
         assert_eq!(mb_used(1), 1);
         assert_eq!(mb_used(56 * 1024 * 1024), 56);

@@ -67,8 +67,7 @@ pub fn invalid_entrypoint(request_id: &str, searched: &[String]) -> String {
 
 /// `Runtime.InvalidResponseModeHeader`: the runtime asked for an unknown response mode.
 pub fn invalid_response_mode(request_id: &str) -> String {
-    let msg =
-        format!("RequestId: {request_id} Error: Invalid function response mode header value");
+    let msg = format!("RequestId: {request_id} Error: Invalid function response mode header value");
     format!(
         r#"{{"errorType":"Runtime.InvalidResponseModeHeader","errorMessage":{}}}"#,
         json_str(&msg)

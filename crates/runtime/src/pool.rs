@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ledge_model::{InvokeError, InvokeOutcome, InvokeReport, InvokeResult, RequestId, ThrottleReason};
+use ledge_model::{
+    InvokeError, InvokeOutcome, InvokeReport, InvokeResult, RequestId, ThrottleReason,
+};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use crate::env::{Environment, Invocation, StartError, TmpSlot};
@@ -23,7 +25,7 @@ pub(crate) enum PoolMsg {
         reply: oneshot::Sender<Result<InvokeResult, InvokeError>>,
     },
     Done {
-        env: Option<Environment>,
+        env: Option<Box<Environment>>,
         tmp: Option<TmpSlot>,
         generation: u64,
     },
@@ -152,14 +154,16 @@ impl Pool {
                 } => {
                     self.busy -= 1;
                     match env {
-                        Some(env) if generation == self.generation && self.shutting_down.is_none() => {
-                            self.idle.push(env)
+                        Some(env)
+                            if generation == self.generation && self.shutting_down.is_none() =>
+                        {
+                            self.idle.push(*env)
                         }
                         Some(mut env) => {
                             if let Some(t) = env.tmp.take() {
                                 self.free_tmp.push(t);
                             }
-                            retire(env);
+                            retire(*env);
                         }
                         None => {}
                     }
@@ -314,11 +318,15 @@ impl Task {
         let mut env = match (env, tmp) {
             (Some(env), _) => env,
             (None, Some(tmp)) => {
-                match Environment::start(self.config.clone(), &self.shared, tmp, &request_id).await {
+                match Environment::start(self.config.clone(), &self.shared, tmp, &request_id).await
+                {
                     Ok(env) => env,
                     Err((err, tmp)) => {
                         let result = match err {
-                            StartError::Function { payload, error_type } => Ok(InvokeResult {
+                            StartError::Function {
+                                payload,
+                                error_type,
+                            } => Ok(InvokeResult {
                                 request_id: RequestId::from(request_id),
                                 outcome: InvokeOutcome::Crashed {
                                     payload: payload.into(),
@@ -360,7 +368,7 @@ impl Task {
         // Hand the environment back before answering, so that a caller's next call
         // (which can only arrive after the answer) finds it warm.
         if finished.reusable {
-            self.done(Some(env), None).await;
+            self.done(Some(Box::new(env)), None).await;
         } else {
             let tmp = env.tmp.take();
             retire(env);
@@ -375,7 +383,7 @@ impl Task {
         }));
     }
 
-    async fn done(&self, env: Option<Environment>, tmp: Option<TmpSlot>) {
+    async fn done(&self, env: Option<Box<Environment>>, tmp: Option<TmpSlot>) {
         if let Some(tx) = self.tx.upgrade() {
             let _ = tx
                 .send(PoolMsg::Done {

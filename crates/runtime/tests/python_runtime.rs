@@ -9,7 +9,11 @@ use common::*;
 use ledge_model::{InvokeOutcome, InvokeRequest, MemoryMb, TimeoutSecs};
 
 fn error_json(r: &ledge_model::InvokeResult) -> serde_json::Value {
-    assert!(r.outcome.is_function_error(), "expected a function error, got {:?}", r.outcome);
+    assert!(
+        r.outcome.is_function_error(),
+        "expected a function error, got {:?}",
+        r.outcome
+    );
     json(r)
 }
 
@@ -18,7 +22,12 @@ async fn success_and_warm_reuse() {
     let h = harness();
     h.deploy(python("Ok", "ok", "app.handler")).await;
     let r = h.invoke("Ok", r#"{"name":"ledge"}"#).await;
-    assert_eq!(r.outcome, InvokeOutcome::Success { payload: r#"{"hello": "ledge"}"#.into() });
+    assert_eq!(
+        r.outcome,
+        InvokeOutcome::Success {
+            payload: r#"{"hello": "ledge"}"#.into()
+        }
+    );
     assert!(r.report.expect("report").init_duration.is_some());
     let r2 = h.invoke("Ok", r#"{"name":"again"}"#).await;
     assert_eq!(r2.outcome.payload(), br#"{"hello": "again"}"#);
@@ -28,8 +37,12 @@ async fn success_and_warm_reuse() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handler_in_a_package() {
     let h = harness();
-    h.deploy(python("Pkg", "pkg", "mypkg.sub.mod.handler")).await;
-    assert_eq!(json(&h.invoke("Pkg", "{}").await)["module"], "mypkg.sub.mod");
+    h.deploy(python("Pkg", "pkg", "mypkg.sub.mod.handler"))
+        .await;
+    assert_eq!(
+        json(&h.invoke("Pkg", "{}").await)["module"],
+        "mypkg.sub.mod"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -40,17 +53,27 @@ async fn context_object_and_environment() {
     req.client_context = Some(
         r#"{"client":{"installation_id":"i","app_title":"t","app_version_name":"n","app_version_code":"c","app_package_name":"p"},"custom":{"k":"v"},"env":{"e":"1"}}"#.into(),
     );
-    req.cognito_identity = Some(r#"{"cognitoIdentityId":"cid","cognitoIdentityPoolId":"pool"}"#.into());
+    req.cognito_identity =
+        Some(r#"{"cognitoIdentityId":"cid","cognitoIdentityPoolId":"pool"}"#.into());
     let r = h.invoke_req(req).await;
     let v = json(&r);
     assert_eq!(v["aws_request_id"], r.request_id.as_str());
     assert_eq!(v["function_name"], "Ctx");
     assert_eq!(v["function_version"], "$LATEST");
-    assert_eq!(v["invoked_function_arn"], "arn:aws:lambda:us-east-1:123456789012:function:Ctx");
-    assert_eq!(v["memory_limit_in_mb"], "256", "a string, as in AWS's runtime");
+    assert_eq!(
+        v["invoked_function_arn"],
+        "arn:aws:lambda:us-east-1:123456789012:function:Ctx"
+    );
+    assert_eq!(
+        v["memory_limit_in_mb"], "256",
+        "a string, as in AWS's runtime"
+    );
     assert_eq!(v["log_group_name"], "/aws/lambda/Ctx");
     let stream = v["log_stream_name"].as_str().expect("stream");
-    assert!(stream.len() == "2024/01/01/[$LATEST]".len() + 32 && stream.contains("/[$LATEST]"), "{stream}");
+    assert!(
+        stream.len() == "2024/01/01/[$LATEST]".len() + 32 && stream.contains("/[$LATEST]"),
+        "{stream}"
+    );
     let remaining = v["remaining_time_in_millis"].as_i64().expect("remaining");
     assert!((8_000..=10_000).contains(&remaining), "{remaining}");
     assert_eq!(v["identity"]["cognito_identity_id"], "cid");
@@ -65,13 +88,27 @@ async fn context_object_and_environment() {
     assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "256");
     assert_eq!(env["TZ"], ":UTC");
     assert_eq!(env["LANG"], "en_US.UTF-8");
-    assert!(env["_X_AMZN_TRACE_ID"].as_str().expect("trace").starts_with("Root=1-"));
-    assert!(env["_LEDGE_SITE_DIRS"].is_null() && env["_LEDGE_OPT_DIR"].is_null(), "private variables are removed");
+    assert!(env["_X_AMZN_TRACE_ID"]
+        .as_str()
+        .expect("trace")
+        .starts_with("Root=1-"));
+    assert!(
+        env["_LEDGE_SITE_DIRS"].is_null() && env["_LEDGE_OPT_DIR"].is_null(),
+        "private variables are removed"
+    );
     let task_root = env["LAMBDA_TASK_ROOT"].as_str().expect("task root");
     assert_eq!(v["cwd"], task_root);
-    let path: Vec<&str> = v["sys_path"].as_array().expect("path").iter().filter_map(|p| p.as_str()).collect();
+    let path: Vec<&str> = v["sys_path"]
+        .as_array()
+        .expect("path")
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
     assert_eq!(path[0], task_root, "the code comes first on sys.path");
-    assert!(path[1].ends_with("/python/lib/python3.11/site-packages") && path[2].ends_with("/python"), "{path:?}");
+    assert!(
+        path[1].ends_with("/python/lib/python3.11/site-packages") && path[2].ends_with("/python"),
+        "{path:?}"
+    );
     if h.rt.capabilities().mount_ns {
         assert_eq!(task_root, "/var/task");
         assert_eq!(path[1], "/opt/python/lib/python3.11/site-packages");
@@ -85,16 +122,38 @@ async fn handler_exception_has_awss_shape_and_log_line() {
     let r = h.invoke("Raises", "{}").await;
     let v = error_json(&r);
     let keys: Vec<&String> = v.as_object().expect("object").keys().collect();
-    assert_eq!(keys, ["errorMessage", "errorType", "requestId", "stackTrace"]);
+    assert_eq!(
+        keys,
+        ["errorMessage", "errorType", "requestId", "stackTrace"]
+    );
     assert_eq!(v["errorMessage"], "boom");
     assert_eq!(v["errorType"], "ValueError");
     assert_eq!(v["requestId"], r.request_id.as_str());
-    let trace: Vec<&str> = v["stackTrace"].as_array().expect("trace").iter().filter_map(|s| s.as_str()).collect();
-    assert!(trace.iter().any(|l| l.contains("app.py\", line 2, in fail")), "{trace:?}");
-    assert!(!trace.iter().any(|l| l.contains("bootstrap.py")), "bootstrap frames are stripped: {trace:?}");
+    let trace: Vec<&str> = v["stackTrace"]
+        .as_array()
+        .expect("trace")
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert!(
+        trace
+            .iter()
+            .any(|l| l.contains("app.py\", line 2, in fail")),
+        "{trace:?}"
+    );
+    assert!(
+        !trace.iter().any(|l| l.contains("bootstrap.py")),
+        "bootstrap frames are stripped: {trace:?}"
+    );
     let log = h.wait_log("Raises", "[ERROR] ValueError: boom").await;
-    let line = log.lines().find(|l| l.starts_with("[ERROR] ValueError: boom")).expect("line");
-    assert!(line.contains("\rTraceback (most recent call last):\r"), "one log event joined by \\r: {line:?}");
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("[ERROR] ValueError: boom"))
+        .expect("line");
+    assert!(
+        line.contains("\rTraceback (most recent call last):\r"),
+        "one log event joined by \\r: {line:?}"
+    );
     // The environment survives a handled exception.
     let again = h.invoke("Raises", "{}").await;
     assert!(again.report.expect("report").init_duration.is_none());
@@ -114,15 +173,27 @@ async fn init_failure(dir: &str, handler: &str) -> serde_json::Value {
 async fn init_error_types() {
     let v = init_failure("import_error", "app.handler").await;
     assert_eq!(v["errorType"], "Runtime.ImportModuleError");
-    assert_eq!(v["errorMessage"], "Unable to import module 'app': No module named 'this_module_does_not_exist'");
+    assert_eq!(
+        v["errorMessage"],
+        "Unable to import module 'app': No module named 'this_module_does_not_exist'"
+    );
 
     let v = init_failure("syntax_error", "app.handler").await;
     assert_eq!(v["errorType"], "Runtime.UserCodeSyntaxError");
-    assert!(v["errorMessage"].as_str().expect("msg").starts_with("Syntax error in module 'app'"), "{v}");
+    assert!(
+        v["errorMessage"]
+            .as_str()
+            .expect("msg")
+            .starts_with("Syntax error in module 'app'"),
+        "{v}"
+    );
 
     let v = init_failure("no_handler", "app.handler").await;
     assert_eq!(v["errorType"], "Runtime.HandlerNotFound");
-    assert_eq!(v["errorMessage"], "Handler 'handler' missing on module 'app'");
+    assert_eq!(
+        v["errorMessage"],
+        "Handler 'handler' missing on module 'app'"
+    );
 
     let v = init_failure("init_raises", "app.handler").await;
     assert_eq!(v["errorType"], "RuntimeError");
@@ -133,16 +204,23 @@ async fn init_error_types() {
 
     let v = init_failure("ok", "sys.handler").await;
     assert_eq!(v["errorType"], "Runtime.BuiltInModuleConflict");
-    assert_eq!(v["errorMessage"], "Cannot use built-in module sys as a handler module");
+    assert_eq!(
+        v["errorMessage"],
+        "Cannot use built-in module sys as a handler module"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marshal_error() {
     let h = harness();
-    h.deploy(python("Marshal", "marshal_error", "app.handler")).await;
+    h.deploy(python("Marshal", "marshal_error", "app.handler"))
+        .await;
     let v = error_json(&h.invoke("Marshal", "{}").await);
     assert_eq!(v["errorType"], "Runtime.MarshalError");
-    assert_eq!(v["errorMessage"], "Unable to marshal response: Object of type set is not JSON serializable");
+    assert_eq!(
+        v["errorMessage"],
+        "Unable to marshal response: Object of type set is not JSON serializable"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,7 +231,12 @@ async fn python_logging_and_print_order() {
     let id = r.request_id.to_string();
     let log = h.log("Logs");
     let lines: Vec<&str> = log.lines().collect();
-    let pos = |p: &str| lines.iter().position(|l| l.contains(p)).unwrap_or_else(|| panic!("no {p:?} in\n{log}"));
+    let pos = |p: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(p))
+            .unwrap_or_else(|| panic!("no {p:?} in\n{log}"))
+    };
     assert!(pos("START RequestId") < pos("first line"));
     assert!(pos("first line") < pos("info message") && pos("info message") < pos("second line"));
     assert!(pos("second line") < pos("a warning") && pos("a warning") < pos("last line"));
@@ -161,7 +244,10 @@ async fn python_logging_and_print_order() {
     let info = lines[pos("info message")];
     let parts: Vec<&str> = info.split('\t').collect();
     assert_eq!(parts[0], "[INFO]");
-    assert!(parts[1].len() == 24 && parts[1].ends_with('Z'), "timestamp like 2024-01-01T00:00:00.000Z: {info:?}");
+    assert!(
+        parts[1].len() == 24 && parts[1].ends_with('Z'),
+        "timestamp like 2024-01-01T00:00:00.000Z: {info:?}"
+    );
     assert_eq!(parts[2], id);
     assert_eq!(parts[3], "info message");
 }
@@ -173,7 +259,11 @@ async fn tmp_is_private_and_survives_warm_invokes() {
     h.deploy(python("TmpB", "tmp", "app.handler")).await;
     assert_eq!(json(&h.invoke("TmpA", "{}").await)["count"], 1);
     assert_eq!(json(&h.invoke("TmpA", "{}").await)["count"], 2);
-    assert_eq!(json(&h.invoke("TmpB", "{}").await)["count"], 1, "another function has its own /tmp");
+    assert_eq!(
+        json(&h.invoke("TmpB", "{}").await)["count"],
+        1,
+        "another function has its own /tmp"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,7 +290,13 @@ async fn python_crash_is_exit_error() {
         r.outcome.payload(),
         format!(r#"{{"errorType":"Runtime.ExitError","errorMessage":"RequestId: {id} Error: Runtime exited with error: exit status 3"}}"#).as_bytes()
     );
-    assert_eq!(h.invoke("Crash", r#"{"crash":false}"#).await.outcome.payload(), br#""alive""#);
+    assert_eq!(
+        h.invoke("Crash", r#"{"crash":false}"#)
+            .await
+            .outcome
+            .payload(),
+        br#""alive""#
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,9 +321,16 @@ async fn memory_limit_oom_and_max_memory_used() {
     spec.memory = MemoryMb::new(128).expect("mem");
     h.deploy(spec).await;
     let fits = h.invoke("Mem", r#"{"mb":60}"#).await;
-    assert!(matches!(fits.outcome, InvokeOutcome::Success { .. }), "{:?}", fits.outcome);
+    assert!(
+        matches!(fits.outcome, InvokeOutcome::Success { .. }),
+        "{:?}",
+        fits.outcome
+    );
     let used = fits.report.expect("report").max_memory_used_mb;
-    assert!((60..=128).contains(&used), "Max Memory Used {used} MB reflects the 60 MB the handler touched");
+    assert!(
+        (60..=128).contains(&used),
+        "Max Memory Used {used} MB reflects the 60 MB the handler touched"
+    );
     let r = h.invoke("Mem", r#"{"mb":300}"#).await;
     let id = r.request_id.to_string();
     assert_eq!(
@@ -238,7 +341,10 @@ async fn memory_limit_oom_and_max_memory_used() {
         }
     );
     assert_eq!(r.report.expect("report").max_memory_used_mb, 128);
-    assert!(matches!(h.invoke("Mem", r#"{"mb":10}"#).await.outcome, InvokeOutcome::Success { .. }));
+    assert!(matches!(
+        h.invoke("Mem", r#"{"mb":10}"#).await.outcome,
+        InvokeOutcome::Success { .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,12 +363,27 @@ async fn cpu_quota_follows_memory() {
     // Warm both, then compare wall time for the same 60 ms of CPU work.
     h.invoke("Cpu128", r#"{"ms":1}"#).await;
     h.invoke("Cpu1769", r#"{"ms":1}"#).await;
-    let slow = json(&h.invoke("Cpu128", r#"{"ms":60}"#).await)["wall_ms"].as_f64().expect("wall");
-    let fast = json(&h.invoke("Cpu1769", r#"{"ms":60}"#).await)["wall_ms"].as_f64().expect("wall");
+    let slow = json(&h.invoke("Cpu128", r#"{"ms":60}"#).await)["wall_ms"]
+        .as_f64()
+        .expect("wall");
+    let fast = json(&h.invoke("Cpu1769", r#"{"ms":60}"#).await)["wall_ms"]
+        .as_f64()
+        .expect("wall");
     // 1769/128 = 13.8x in theory; CFS periods make short runs lumpy, so ask for 4x.
-    assert!(slow > 4.0 * fast, "128 MB took {slow:.1} ms, 1769 MB took {fast:.1} ms");
-    let throttled = h.invoke("Cpu128", r#"{"ms":30}"#).await.report.expect("report").cpu_throttled;
-    assert!(throttled.is_some_and(|t| t > Duration::ZERO), "throttled time is measured: {throttled:?}");
+    assert!(
+        slow > 4.0 * fast,
+        "128 MB took {slow:.1} ms, 1769 MB took {fast:.1} ms"
+    );
+    let throttled = h
+        .invoke("Cpu128", r#"{"ms":30}"#)
+        .await
+        .report
+        .expect("report")
+        .cpu_throttled;
+    assert!(
+        throttled.is_some_and(|t| t > Duration::ZERO),
+        "throttled time is measured: {throttled:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,6 +393,16 @@ async fn missing_python_version_falls_back_with_a_warning() {
     spec.runtime = "python3.99".parse().expect("runtime");
     let report = h.rt.deploy(spec).await.expect("deploy");
     assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
-    assert!(report.warnings[0].contains("python3.99 is not installed"), "{:?}", report.warnings);
-    assert_eq!(h.invoke("Future", r#"{"name":"x"}"#).await.outcome.payload(), br#"{"hello": "x"}"#);
+    assert!(
+        report.warnings[0].contains("python3.99 is not installed"),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(
+        h.invoke("Future", r#"{"name":"x"}"#)
+            .await
+            .outcome
+            .payload(),
+        br#"{"hello": "x"}"#
+    );
 }

@@ -35,33 +35,51 @@ fn now_ms() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runtime_api_conformance_table() {
     let h = harness();
-    h.deploy(provided("Conf", fixture("provided/conformance"))).await;
+    h.deploy(provided("Conf", fixture("provided/conformance")))
+        .await;
     let http = reqwest::Client::new();
 
     // --- 1. next: blocking, every header, the payload as sent ---------------------------
     let rt = h.rt.clone();
     let mut req = InvokeRequest::new(name("Conf"), br#"{"n":1}"#.to_vec());
     req.client_context = Some(r#"{"custom":{"k":"v"}}"#.to_owned());
-    req.cognito_identity = Some(r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#.to_owned());
+    req.cognito_identity =
+        Some(r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#.to_owned());
     let first = tokio::spawn(async move { ledge_model::Invoke::invoke(&*rt, req).await });
     let api = api_of(&h, "Conf").await;
     let before = now_ms();
-    let next = http.get(format!("{api}/runtime/invocation/next")).send().await.expect("next");
+    let next = http
+        .get(format!("{api}/runtime/invocation/next"))
+        .send()
+        .await
+        .expect("next");
     assert_eq!(next.status(), 200);
     let hd = next.headers().clone();
     let get = |k: &str| hd.get(k).map(|v| v.to_str().expect("ascii").to_owned());
     assert_eq!(get("content-type").as_deref(), Some("application/json"));
     let rid = get("lambda-runtime-aws-request-id").expect("request id header");
     assert_eq!(rid.len(), 36, "request id is a UUID: {rid}");
-    let deadline: u64 = get("lambda-runtime-deadline-ms").expect("deadline").parse().expect("epoch ms");
-    assert!(deadline >= before + 9_000 && deadline <= now_ms() + 10_000, "deadline {deadline} is epoch ms + 10 s timeout");
+    let deadline: u64 = get("lambda-runtime-deadline-ms")
+        .expect("deadline")
+        .parse()
+        .expect("epoch ms");
+    assert!(
+        deadline >= before + 9_000 && deadline <= now_ms() + 10_000,
+        "deadline {deadline} is epoch ms + 10 s timeout"
+    );
     assert_eq!(
         get("lambda-runtime-invoked-function-arn").as_deref(),
         Some("arn:aws:lambda:us-east-1:123456789012:function:Conf")
     );
     let trace = get("lambda-runtime-trace-id").expect("trace id");
-    assert!(trace.starts_with("Root=1-") && trace.contains(";Parent=") && trace.ends_with(";Sampled=0"), "{trace}");
-    assert_eq!(get("lambda-runtime-client-context").as_deref(), Some(r#"{"custom":{"k":"v"}}"#));
+    assert!(
+        trace.starts_with("Root=1-") && trace.contains(";Parent=") && trace.ends_with(";Sampled=0"),
+        "{trace}"
+    );
+    assert_eq!(
+        get("lambda-runtime-client-context").as_deref(),
+        Some(r#"{"custom":{"k":"v"}}"#)
+    );
     assert_eq!(
         get("lambda-runtime-cognito-identity").as_deref(),
         Some(r#"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#)
@@ -69,7 +87,11 @@ async fn runtime_api_conformance_table() {
     assert_eq!(next.text().await.expect("body"), r#"{"n":1}"#);
 
     // --- 2. a second next while an invocation is in flight: 403 -------------------------
-    let r = http.get(format!("{api}/runtime/invocation/next")).send().await.expect("next");
+    let r = http
+        .get(format!("{api}/runtime/invocation/next"))
+        .send()
+        .await
+        .expect("next");
     assert_eq!(r.status(), 403);
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["errorType"], "InvalidStateTransition");
@@ -90,7 +112,12 @@ async fn runtime_api_conformance_table() {
     }
 
     // --- 4. init/error after init: 403 ---------------------------------------------------
-    let r = http.post(format!("{api}/runtime/init/error")).body("{}").send().await.expect("post");
+    let r = http
+        .post(format!("{api}/runtime/init/error"))
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
     assert_eq!(r.status(), 403);
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["errorType"], "InvalidStateTransition");
@@ -106,8 +133,16 @@ async fn runtime_api_conformance_table() {
     assert_eq!(r.text().await.expect("body"), r#"{"status":"OK"}"#);
     let result = first.await.expect("join").expect("invoke");
     assert_eq!(result.request_id.as_str(), rid);
-    assert_eq!(result.outcome, InvokeOutcome::Success { payload: r#"{"answer":42}"#.into() });
-    assert!(result.report.expect("report").init_duration.is_some(), "first invoke is cold");
+    assert_eq!(
+        result.outcome,
+        InvokeOutcome::Success {
+            payload: r#"{"answer":42}"#.into()
+        }
+    );
+    assert!(
+        result.report.expect("report").init_duration.is_some(),
+        "first invoke is cold"
+    );
 
     // --- 6. responding twice: 403 (no invocation in flight) ------------------------------
     let r = http
@@ -122,7 +157,9 @@ async fn runtime_api_conformance_table() {
     let pending = http.get(format!("{api}/runtime/invocation/next")).send();
     tokio::pin!(pending);
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), &mut pending).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(300), &mut pending)
+            .await
+            .is_err(),
         "next must wait for an event, not answer"
     );
     // --- 8. error: 202, caller gets the body as a function error -------------------------
@@ -131,7 +168,10 @@ async fn runtime_api_conformance_table() {
         ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Conf"), b"{}".to_vec())).await
     });
     let next = pending.await.expect("next answered once an event came");
-    let rid2 = next.headers()["lambda-runtime-aws-request-id"].to_str().expect("id").to_owned();
+    let rid2 = next.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
     assert_ne!(rid2, rid);
     let r = http
         .post(format!("{api}/runtime/invocation/{rid2}/error"))
@@ -149,16 +189,27 @@ async fn runtime_api_conformance_table() {
             error_type: "Runtime.Custom".into()
         }
     );
-    assert!(result.report.expect("report").init_duration.is_none(), "second invoke is warm");
+    assert!(
+        result.report.expect("report").init_duration.is_none(),
+        "second invoke is warm"
+    );
 
     // --- 9. a response of exactly 6291556 bytes is accepted; one byte more is 413 --------
     for (size, ok) in [(6_291_556usize, true), (6_291_557, false)] {
         let rt = h.rt.clone();
         let call = tokio::spawn(async move {
-            ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Conf"), b"{}".to_vec())).await
+            ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Conf"), b"{}".to_vec()))
+                .await
         });
-        let next = http.get(format!("{api}/runtime/invocation/next")).send().await.expect("next");
-        let id = next.headers()["lambda-runtime-aws-request-id"].to_str().expect("id").to_owned();
+        let next = http
+            .get(format!("{api}/runtime/invocation/next"))
+            .send()
+            .await
+            .expect("next");
+        let id = next.headers()["lambda-runtime-aws-request-id"]
+            .to_str()
+            .expect("id")
+            .to_owned();
         let r = http
             .post(format!("{api}/runtime/invocation/{id}/response"))
             .body(vec![b'x'; size])
@@ -187,7 +238,8 @@ async fn runtime_api_conformance_table() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_error_reaches_the_caller_and_the_next_invoke_is_cold() {
     let h = harness();
-    h.deploy(provided("InitErr", fixture("provided/conformance"))).await;
+    h.deploy(provided("InitErr", fixture("provided/conformance")))
+        .await;
     let http = reqwest::Client::new();
     let rt = h.rt.clone();
     let call = tokio::spawn(async move {
@@ -214,24 +266,48 @@ async fn init_error_reaches_the_caller_and_the_next_invoke_is_cold() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_environment_has_its_own_runtime_api() {
     let h = harness();
-    h.deploy(provided("IsoA", fixture("provided/conformance"))).await;
-    h.deploy(provided("IsoB", fixture("provided/conformance"))).await;
+    h.deploy(provided("IsoA", fixture("provided/conformance")))
+        .await;
+    h.deploy(provided("IsoB", fixture("provided/conformance")))
+        .await;
     let http = reqwest::Client::new();
     let (rt_a, rt_b) = (h.rt.clone(), h.rt.clone());
     let a = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt_a, InvokeRequest::new(name("IsoA"), br#""for A""#.to_vec())).await
+        ledge_model::Invoke::invoke(
+            &*rt_a,
+            InvokeRequest::new(name("IsoA"), br#""for A""#.to_vec()),
+        )
+        .await
     });
     let b = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt_b, InvokeRequest::new(name("IsoB"), br#""for B""#.to_vec())).await
+        ledge_model::Invoke::invoke(
+            &*rt_b,
+            InvokeRequest::new(name("IsoB"), br#""for B""#.to_vec()),
+        )
+        .await
     });
     let api_a = api_of(&h, "IsoA").await;
     let api_b = api_of(&h, "IsoB").await;
     assert_ne!(api_a, api_b);
-    let na = http.get(format!("{api_a}/runtime/invocation/next")).send().await.expect("next");
-    let id_a = na.headers()["lambda-runtime-aws-request-id"].to_str().expect("id").to_owned();
+    let na = http
+        .get(format!("{api_a}/runtime/invocation/next"))
+        .send()
+        .await
+        .expect("next");
+    let id_a = na.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
     assert_eq!(na.text().await.expect("body"), r#""for A""#);
-    let nb = http.get(format!("{api_b}/runtime/invocation/next")).send().await.expect("next");
-    let id_b = nb.headers()["lambda-runtime-aws-request-id"].to_str().expect("id").to_owned();
+    let nb = http
+        .get(format!("{api_b}/runtime/invocation/next"))
+        .send()
+        .await
+        .expect("next");
+    let id_b = nb.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
     assert_eq!(nb.text().await.expect("body"), r#""for B""#);
     // B's API cannot answer A's invocation.
     let r = http
@@ -250,6 +326,12 @@ async fn each_environment_has_its_own_runtime_api() {
             .expect("post");
         assert_eq!(r.status(), 202);
     }
-    assert_eq!(a.await.expect("join").expect("invoke").outcome.payload(), b"\"A ok\"");
-    assert_eq!(b.await.expect("join").expect("invoke").outcome.payload(), b"\"B ok\"");
+    assert_eq!(
+        a.await.expect("join").expect("invoke").outcome.payload(),
+        b"\"A ok\""
+    );
+    assert_eq!(
+        b.await.expect("join").expect("invoke").outcome.payload(),
+        b"\"B ok\""
+    );
 }

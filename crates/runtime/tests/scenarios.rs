@@ -25,7 +25,11 @@ fn script_fn(h: &Harness, body: &str) -> (PathBuf, String) {
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("{}x{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}x{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A shell runtime that answers each event with `{"pid":<its pid>,"event":<event>}`
@@ -55,7 +59,10 @@ async fn curl_custom_runtime_cold_then_warm() {
     assert!(r1.report.expect("report").init_duration.is_some());
     let r2 = h.invoke("Curl", r#"{"a":2}"#).await;
     assert_eq!(json(&r2)["echo"], serde_json::json!({"a":2}));
-    assert!(r2.report.expect("report").init_duration.is_none(), "second call is warm");
+    assert!(
+        r2.report.expect("report").init_duration.is_none(),
+        "second call is warm"
+    );
     let failed = h.invoke("Curl", r#"{"fail":true}"#).await;
     assert_eq!(
         failed.outcome,
@@ -89,7 +96,11 @@ async fn scale_out_to_reserved_concurrency_then_throttle() {
     for _ in 0..2 {
         let rt = h.rt.clone();
         calls.push(tokio::spawn(async move {
-            ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Busy"), br#"{"sleep":1.5}"#.to_vec())).await
+            ledge_model::Invoke::invoke(
+                &*rt,
+                InvokeRequest::new(name("Busy"), br#"{"sleep":1.5}"#.to_vec()),
+            )
+            .await
         }));
     }
     // Wait until both are running, then a third is refused at once.
@@ -102,14 +113,19 @@ async fn scale_out_to_reserved_concurrency_then_throttle() {
     let third = h.invoke("Busy", "{}").await;
     assert_eq!(
         third.outcome,
-        InvokeOutcome::Throttled { reason: ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded }
+        InvokeOutcome::Throttled {
+            reason: ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded
+        }
     );
     let mut pids = Vec::new();
     for c in calls {
         let r = c.await.expect("join").expect("invoke");
         pids.push(json(&r)["pid"].clone());
     }
-    assert_ne!(pids[0], pids[1], "two environments served the two concurrent calls");
+    assert_ne!(
+        pids[0], pids[1],
+        "two environments served the two concurrent calls"
+    );
     assert_eq!(h.rt.stats(&name("Busy")).await.expect("stats").idle, 2);
 }
 
@@ -121,7 +137,11 @@ async fn account_concurrency_limit_throttles_across_functions() {
     h.deploy(provided("Two", dir)).await;
     let rt = h.rt.clone();
     let slow = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("One"), br#"{"sleep":1}"#.to_vec())).await
+        ledge_model::Invoke::invoke(
+            &*rt,
+            InvokeRequest::new(name("One"), br#"{"sleep":1}"#.to_vec()),
+        )
+        .await
     });
     for _ in 0..200 {
         if h.rt.stats(&name("One")).await.expect("stats").busy == 1 {
@@ -130,9 +150,20 @@ async fn account_concurrency_limit_throttles_across_functions() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let r = h.invoke("Two", "{}").await;
-    assert_eq!(r.outcome, InvokeOutcome::Throttled { reason: ThrottleReason::ConcurrentInvocationLimitExceeded });
-    assert!(matches!(slow.await.expect("join").expect("invoke").outcome, InvokeOutcome::Success { .. }));
-    assert!(matches!(h.invoke("Two", "{}").await.outcome, InvokeOutcome::Success { .. }));
+    assert_eq!(
+        r.outcome,
+        InvokeOutcome::Throttled {
+            reason: ThrottleReason::ConcurrentInvocationLimitExceeded
+        }
+    );
+    assert!(matches!(
+        slow.await.expect("join").expect("invoke").outcome,
+        InvokeOutcome::Success { .. }
+    ));
+    assert!(matches!(
+        h.invoke("Two", "{}").await.outcome,
+        InvokeOutcome::Success { .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,7 +193,10 @@ async fn timeout_kills_the_environment_and_the_next_call_is_cold() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(pids_with(&mark).is_empty(), "the timed-out environment's processes were killed");
+    assert!(
+        pids_with(&mark).is_empty(),
+        "the timed-out environment's processes were killed"
+    );
     let log = h.log("Slow");
     assert!(
         log.contains(&format!("{id} Task timed out after 1.00 seconds")),
@@ -170,13 +204,17 @@ async fn timeout_kills_the_environment_and_the_next_call_is_cold() {
     );
     let next = h.invoke("Slow", "{}").await;
     assert!(matches!(next.outcome, InvokeOutcome::Success { .. }));
-    assert!(next.report.expect("report").init_duration.is_some(), "the call after a timeout is cold");
+    assert!(
+        next.report.expect("report").init_duration.is_some(),
+        "the call after a timeout is cold"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runtime_that_exits_gives_runtime_exit_error() {
     let h = harness();
-    h.deploy(provided("Exits", fixture("provided/exit_code"))).await;
+    h.deploy(provided("Exits", fixture("provided/exit_code")))
+        .await;
     let r = h.invoke("Exits", "{}").await;
     let id = r.request_id.to_string();
     assert_eq!(
@@ -237,7 +275,11 @@ async fn a_config_change_retires_old_environments_after_their_invocation() {
     h.deploy(spec.clone()).await;
     let rt = h.rt.clone();
     let inflight = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Change"), br#"{"sleep":1}"#.to_vec())).await
+        ledge_model::Invoke::invoke(
+            &*rt,
+            InvokeRequest::new(name("Change"), br#"{"sleep":1}"#.to_vec()),
+        )
+        .await
     });
     for _ in 0..200 {
         if h.rt.stats(&name("Change")).await.expect("stats").busy == 1 {
@@ -281,7 +323,10 @@ async fn idle_environments_are_evicted_after_keep_alive() {
     }
     assert!(evicted, "the idle environment was evicted");
     let r = h.invoke("Idle", "{}").await;
-    assert!(r.report.expect("report").init_duration.is_some(), "cold after eviction");
+    assert!(
+        r.report.expect("report").init_duration.is_some(),
+        "cold after eviction"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,8 +340,14 @@ async fn shutdown_leaves_no_process_behind_even_setsid_children() {
         ),
     );
     h.deploy(provided("Orphans", dir)).await;
-    assert!(matches!(h.invoke("Orphans", "{}").await.outcome, InvokeOutcome::Success { .. }));
-    assert!(pids_with(&mark).len() >= 2, "the background children are running");
+    assert!(matches!(
+        h.invoke("Orphans", "{}").await.outcome,
+        InvokeOutcome::Success { .. }
+    ));
+    assert!(
+        pids_with(&mark).len() >= 2,
+        "the background children are running"
+    );
     h.rt.shutdown().await;
     for _ in 0..100 {
         if pids_with(&mark).is_empty() {
@@ -304,7 +355,11 @@ async fn shutdown_leaves_no_process_behind_even_setsid_children() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(pids_with(&mark), Vec::<u32>::new(), "no process outlives the runtime");
+    assert_eq!(
+        pids_with(&mark),
+        Vec::<u32>::new(),
+        "no process outlives the runtime"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -317,20 +372,31 @@ async fn logs_have_lambdas_platform_lines_around_the_output() {
     let id = r.request_id.to_string();
     let log = h.log("Logs");
     let lines: Vec<&str> = log.lines().collect();
-    let pos = |p: &str| lines.iter().position(|l| l.starts_with(p)).unwrap_or_else(|| panic!("no {p:?} in\n{log}"));
+    let pos = |p: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(p))
+            .unwrap_or_else(|| panic!("no {p:?} in\n{log}"))
+    };
     assert!(pos("INIT_START Runtime Version: provided:al2023") < pos("curl runtime ready"));
     assert!(pos("curl runtime ready") < pos(&format!("START RequestId: {id} Version: $LATEST")));
     assert!(pos(&format!("START RequestId: {id}")) < pos(&format!("handling {id}")));
     assert!(pos(&format!("handling {id}")) < pos(&format!("END RequestId: {id}")));
     let report = lines[pos(&format!("REPORT RequestId: {id}"))];
     let fields: Vec<&str> = report.split('\t').collect();
-    assert!(fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"), "{report}");
+    assert!(
+        fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"),
+        "{report}"
+    );
     assert!(fields[2].starts_with("Billed Duration: "), "{report}");
     assert_eq!(fields[3], "Memory Size: 128 MB");
     assert!(fields[4].starts_with("Max Memory Used: "), "{report}");
     assert!(fields[5].starts_with("Init Duration: "), "{report}");
     assert_eq!(*fields.last().expect("last"), "", "REPORT ends with a tab");
     let tail = r.log_tail.expect("tail requested");
-    assert!(tail.contains(&format!("START RequestId: {id}")) && tail.contains(&format!("REPORT RequestId: {id}")));
+    assert!(
+        tail.contains(&format!("START RequestId: {id}"))
+            && tail.contains(&format!("REPORT RequestId: {id}"))
+    );
     assert!(tail.len() <= 4096);
 }

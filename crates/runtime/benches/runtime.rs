@@ -1,0 +1,216 @@
+//! Runtime benchmarks (issue 2): warm-invoke overhead, cold start against a bare
+//! interpreter import, and duration scaling with memory size under the CPU quota.
+//!
+//! Run with `cargo bench -p ledge-runtime --bench runtime` (as root, so that cgroups and
+//! the mount namespace are used). Results print as a Markdown table.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ledge_model::{FunctionSpec, Invoke, InvokeRequest, MemoryMb, TimeoutSecs};
+use ledge_runtime::{Runtime, RuntimeConfig};
+
+const PYTHON: &str = "/usr/bin/python3.11";
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    v
+}
+
+fn write_fn(dir: &Path, body: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join("handler.py"), body).expect("write");
+    dir.to_owned()
+}
+
+fn spec(name: &str, dir: &Path, memory: u32) -> FunctionSpec {
+    let mut s = FunctionSpec::with_defaults(
+        name.parse().expect("name"),
+        dir.to_owned(),
+        "handler.handler",
+        "python3.11".parse().expect("runtime"),
+    );
+    s.memory = MemoryMb::new(memory).expect("memory");
+    s.timeout = TimeoutSecs::new(60).expect("timeout");
+    s
+}
+
+async fn invoke(rt: &Runtime, name: &str, payload: &str) -> (Duration, ledge_model::InvokeResult) {
+    let req = InvokeRequest::new(name.parse().expect("name"), payload.as_bytes().to_vec());
+    let t = Instant::now();
+    let r = rt.invoke(req).await.expect("invoke");
+    (t.elapsed(), r)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n_warm: usize = std::env::var("BENCH_WARM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let n_cold: usize = std::env::var("BENCH_COLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = RuntimeConfig::new(dir.path().join("state"));
+    cfg.python = Some(PathBuf::from(PYTHON));
+    cfg.write_logs = true;
+    let rt = Runtime::new(cfg).expect("runtime");
+    println!("# ledge runtime benchmark\n\n{}\n", rt.sandbox_notice());
+    println!(
+        "Interpreter: {PYTHON} (Debian's, launched directly with -S; no PATH lookup, no shim).\n"
+    );
+
+    // ---- 1. warm invoke overhead -------------------------------------------------------
+    // The handler reports its own time; ledge's overhead = round trip - handler time.
+    let trivial = write_fn(
+        &dir.path().join("trivial"),
+        "import time\n\ndef handler(event, context):\n    t = time.perf_counter()\n    r = {'ok': True}\n    return {'ok': True, 'handler_us': (time.perf_counter() - t) * 1e6}\n",
+    );
+    for memory in [1769u32, 128] {
+        let name = format!("Trivial{memory}");
+        rt.deploy(spec(&name, &trivial, memory))
+            .await
+            .expect("deploy");
+        for _ in 0..200 {
+            invoke(&rt, &name, "{}").await;
+        }
+        let mut total = Vec::with_capacity(n_warm);
+        let mut overhead = Vec::with_capacity(n_warm);
+        let mut env_side = Vec::with_capacity(n_warm);
+        for _ in 0..n_warm {
+            let (t, r) = invoke(&rt, &name, "{}").await;
+            let v: serde_json::Value = serde_json::from_slice(r.outcome.payload()).expect("json");
+            let handler_us = v["handler_us"].as_f64().unwrap_or(0.0);
+            let us = t.as_secs_f64() * 1e6;
+            total.push(us);
+            overhead.push(us - handler_us);
+            env_side.push(r.report.expect("report").duration.as_secs_f64() * 1e6);
+        }
+        let (total, overhead, env_side) = (sorted(total), sorted(overhead), sorted(env_side));
+        println!("## Warm invoke, trivial Python handler, {memory} MB, {n_warm} sequential calls (in-process `Invoke`)\n");
+        println!("| measure | p50 | p99 |\n|---|---|---|");
+        println!(
+            "| round trip (µs) | {:.0} | {:.0} |",
+            pct(&total, 0.5),
+            pct(&total, 0.99)
+        );
+        println!(
+            "| ledge overhead = round trip − handler time (µs) | {:.0} | {:.0} |",
+            pct(&overhead, 0.5),
+            pct(&overhead, 0.99)
+        );
+        println!(
+            "| REPORT Duration: event delivered → response posted (µs) | {:.0} | {:.0} |\n",
+            pct(&env_side, 0.5),
+            pct(&env_side, 0.99)
+        );
+    }
+
+    // ---- 2. cold start vs `python3 -c 'import handler'` --------------------------------
+    let plain = write_fn(
+        &dir.path().join("plain"),
+        "def handler(event, context):\n    return {'ok': True}\n",
+    );
+    let with_json = write_fn(
+        &dir.path().join("withjson"),
+        "import json\n\ndef handler(event, context):\n    return {'ok': json.dumps(1)}\n",
+    );
+    for (label, code) in [
+        ("trivial handler", &plain),
+        ("handler that imports json", &with_json),
+    ] {
+        for memory in [1769u32, 128] {
+            let name = format!("Cold{memory}{}", label.len());
+            let mut base = spec(&name, code, memory);
+            let mut cold = Vec::new();
+            let mut init = Vec::new();
+            let mut bare = Vec::new();
+            for i in 0..n_cold {
+                // Alternate the two sides so that machine noise hits both alike.
+                let t = Instant::now();
+                let st = Command::new(PYTHON)
+                    .args(["-c", "import handler"])
+                    .current_dir(code)
+                    .status()
+                    .expect("python");
+                assert!(st.success());
+                bare.push(t.elapsed().as_secs_f64() * 1e3);
+                base.environment.insert("N".into(), i.to_string()); // a change forces a cold start
+                rt.deploy(base.clone()).await.expect("deploy");
+                let (t, r) = invoke(&rt, &name, "{}").await;
+                let report = r.report.expect("report");
+                assert!(report.init_duration.is_some(), "cold");
+                cold.push(t.as_secs_f64() * 1e3);
+                init.push(report.init_duration.expect("init").as_secs_f64() * 1e3);
+            }
+            let (cold, init, bare) = (sorted(cold), sorted(init), sorted(bare));
+            println!("## Cold start, {label}, {memory} MB, {n_cold} runs alternating\n");
+            println!("| measure | p50 (ms) | p90 (ms) |\n|---|---|---|");
+            println!(
+                "| ledge cold invoke (deploy change → response) | {:.2} | {:.2} |",
+                pct(&cold, 0.5),
+                pct(&cold, 0.9)
+            );
+            println!(
+                "| of which Init Duration (spawn → first /next) | {:.2} | {:.2} |",
+                pct(&init, 0.5),
+                pct(&init, 0.9)
+            );
+            println!(
+                "| `{PYTHON} -c 'import handler'` | {:.2} | {:.2} |",
+                pct(&bare, 0.5),
+                pct(&bare, 0.9)
+            );
+            println!(
+                "| **difference (p50)** | **{:.2}** | |\n",
+                pct(&cold, 0.5) - pct(&bare, 0.5)
+            );
+        }
+    }
+
+    // ---- 3. CPU-bound function across memory sizes -------------------------------------
+    let primes = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello/primes");
+    let cpu_ms = 300;
+    let sizes = [128u32, 512, 1769];
+    let mut medians = Vec::new();
+    for &m in &sizes {
+        let name = format!("Primes{m}");
+        let mut s = spec(&name, &primes, m);
+        s.handler = "app.handler".into();
+        rt.deploy(s).await.expect("deploy");
+        invoke(&rt, &name, r#"{"ms":20}"#).await;
+    }
+    let mut walls: Vec<Vec<f64>> = vec![Vec::new(); sizes.len()];
+    for _round in 0..5 {
+        for (i, &m) in sizes.iter().enumerate() {
+            let (_, r) = invoke(&rt, &format!("Primes{m}"), &format!(r#"{{"ms":{cpu_ms}}}"#)).await;
+            walls[i].push(r.report.expect("report").duration.as_secs_f64() * 1e3);
+        }
+    }
+    for w in walls {
+        medians.push(pct(&sorted(w), 0.5));
+    }
+    println!("## CPU-bound example ({cpu_ms} ms of CPU work), median of 5 interleaved runs\n");
+    println!("| memory | duration (ms) | ratio to 1769 MB | quota ratio 1769/memory |\n|---|---|---|---|");
+    let top = medians[sizes.len() - 1];
+    for (i, &m) in sizes.iter().enumerate() {
+        println!(
+            "| {m} MB | {:.1} | {:.2}× | {:.2}× |",
+            medians[i],
+            medians[i] / top,
+            1769.0 / f64::from(m)
+        );
+    }
+    rt.shutdown().await;
+}
