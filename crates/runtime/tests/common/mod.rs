@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledge_model::{FunctionName, FunctionSpec, InvokeRequest, InvokeResult, MemoryMb, Runtime as Rt, TimeoutSecs};
+use ledge_model::{
+    FunctionName, FunctionSpec, InvokeRequest, InvokeResult, MemoryMb, Runtime as Rt, TimeoutSecs,
+};
 use ledge_runtime::{Runtime, RuntimeConfig};
 
 pub fn fixture(path: &str) -> PathBuf {
@@ -93,7 +95,10 @@ impl Harness {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("log of {fn_name} never contained {needle:?}:\n{}", self.log(fn_name));
+        panic!(
+            "log of {fn_name} never contained {needle:?}:\n{}",
+            self.log(fn_name)
+        );
     }
 }
 
@@ -121,7 +126,10 @@ pub fn pids_with(needle: &str) -> Vec<u32> {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
+            let zombie = stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'));
             if cmd.contains(needle) && !zombie {
                 out.push(pid);
             }
