@@ -1,0 +1,130 @@
+//! Access logs: one line per request, in the stage's `AccessLogSettings.Format` with its
+//! `$context.*` variables, else the console's default JSON format. Lines go to a file in
+//! the state dir and, when asked, to stdout, through a bounded queue and a writer thread.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tokio::sync::mpsc;
+
+use crate::GatewayError;
+
+/// The API Gateway console's default JSON access log format for HTTP APIs.
+pub const DEFAULT_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength"}"#;
+
+/// Lines waiting for the writer; past this, lines are dropped rather than buffered.
+const QUEUE: usize = 8192;
+
+/// Renders `format`, replacing each `$context.name` with its value, `-` when unknown.
+/// Values are JSON-escaped (without quotes) so JSON formats stay JSON.
+pub fn render(format: &str, ctx: &BTreeMap<&'static str, String>) -> String {
+    let mut out = String::with_capacity(format.len() + 64);
+    let mut rest = format;
+    while let Some(at) = rest.find("$context.") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "$context.".len()..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'))
+            .unwrap_or(after.len());
+        let mut name = &after[..len];
+        // A trailing dot is punctuation, not part of the name.
+        while name.ends_with('.') {
+            name = &name[..name.len() - 1];
+        }
+        match ctx.get(name) {
+            Some(v) if !v.is_empty() => out.push_str(&escape(v)),
+            _ => out.push('-'),
+        }
+        rest = &after[name.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn escape(v: &str) -> String {
+    let quoted = serde_json::to_string(v).unwrap_or_default();
+    quoted[1..quoted.len() - 1].to_owned()
+}
+
+/// Where access log lines go.
+#[derive(Debug, Clone)]
+pub struct AccessLogSink {
+    tx: mpsc::Sender<String>,
+    path: PathBuf,
+}
+
+impl AccessLogSink {
+    /// Opens (appending) `path` and starts the writer; `echo` also prints each line.
+    pub fn open(path: &Path, echo: bool) -> Result<Self, GatewayError> {
+        let err = |source| GatewayError::AccessLog {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(err)?;
+        let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
+        std::thread::Builder::new()
+            .name("ledge-access-log".into())
+            .spawn(move || {
+                let mut file = std::io::BufWriter::new(file);
+                while let Some(line) = rx.blocking_recv() {
+                    let _ = writeln!(file, "{line}");
+                    if echo {
+                        println!("{line}");
+                    }
+                    if rx.is_empty() {
+                        let _ = file.flush();
+                    }
+                }
+                let _ = file.flush();
+            })
+            .map_err(err)?;
+        Ok(Self {
+            tx,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn write(&self, line: String) {
+        if self.tx.try_send(line).is_err() {
+            tracing::warn!(path = %self.path.display(), "access log queue full; line dropped");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_context_variables_and_dashes() {
+        let ctx: BTreeMap<&'static str, String> = [
+            ("requestId", "abc=".to_owned()),
+            ("identity.sourceIp", "127.0.0.1".to_owned()),
+            ("status", "200".to_owned()),
+            ("routeKey", "GET /a \"b\"".to_owned()),
+        ]
+        .into();
+        let line = render(DEFAULT_FORMAT, &ctx);
+        let v: serde_json::Value = serde_json::from_str(&line).expect("JSON stays JSON");
+        assert_eq!(v["requestId"], "abc=");
+        assert_eq!(v["ip"], "127.0.0.1");
+        assert_eq!(v["routeKey"], "GET /a \"b\"");
+        assert_eq!(v["responseLength"], "-");
+        assert_eq!(
+            render("$context.requestId. $context.status $context.nope", &ctx),
+            "abc=. 200 -"
+        );
+    }
+}

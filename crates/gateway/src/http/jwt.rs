@@ -1,0 +1,454 @@
+//! JWT authorizers (reference §4.4): real RS256/384/512 signature checks against the
+//! issuer's keys (OIDC discovery → `jwks_uri`), cached about an hour with a refetch on an
+//! unknown `kid`, and AWS's claim rules. The claim checks are pure and take `now`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value as J};
+use tokio::sync::Mutex;
+
+use super::consts::limits;
+
+/// Why a token was refused. `Forbidden` is the scope failure (403); the rest are 401.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwtFailure {
+    /// No token in the identity source.
+    Missing,
+    /// The token is refused; the text is the `error_description`.
+    Invalid(&'static str),
+    /// Valid token without any of the route's scopes.
+    InsufficientScope,
+}
+
+/// `error_description` texts. Only the audience one is recorded from AWS (reference
+/// §4.4); the others follow its wording.
+pub mod describe {
+    pub const AUDIENCE: &str = "the token does not have a valid audience";
+    pub const ISSUER: &str = "the token does not have a valid issuer";
+    pub const EXPIRED: &str = "the token has expired";
+    pub const NOT_YET_VALID: &str = "the token is not valid yet";
+    pub const ISSUED_IN_FUTURE: &str = "the token was issued in the future";
+    pub const MALFORMED: &str = "the token is malformed";
+    pub const ALGORITHM: &str = "the token's signing algorithm is not supported";
+    pub const SIGNATURE: &str = "the token's signature is invalid";
+    pub const KID: &str = "the token's kid does not match any key of the issuer";
+    pub const KEYS: &str = "the issuer's signing keys could not be retrieved";
+}
+
+impl JwtFailure {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InsufficientScope => 403,
+            _ => 401,
+        }
+    }
+
+    /// The `www-authenticate` value, if any.
+    pub fn www_authenticate(&self) -> Option<String> {
+        match self {
+            Self::Missing => Some("Bearer".to_owned()),
+            Self::Invalid(d) => Some(format!(
+                "Bearer scope=\"\" error=\"invalid_token\" error_description=\"{d}\""
+            )),
+            Self::InsufficientScope => None,
+        }
+    }
+}
+
+/// The token from an identity source value: bare or after `Bearer `.
+pub fn token_of(value: &str) -> Option<&str> {
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let t = match v.get(..7) {
+        Some(p) if p.eq_ignore_ascii_case("bearer ") => v[7..].trim(),
+        _ => v,
+    };
+    (!t.is_empty()).then_some(t)
+}
+
+/// AWS's claim rules: exact `iss`; `aud` (when present) else `client_id` must be one of
+/// the audiences; `exp` after now, `nbf` and `iat` not after now; at least one route
+/// scope in `scope` / `scp`. Returns the token's scopes when the route has scopes.
+pub fn check_claims(
+    claims: &Map<String, J>,
+    issuer: &str,
+    audience: &[String],
+    route_scopes: &[String],
+    now_secs: i64,
+) -> Result<Option<Vec<String>>, JwtFailure> {
+    if claims.get("iss").and_then(J::as_str) != Some(issuer) {
+        return Err(JwtFailure::Invalid(describe::ISSUER));
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(J::String(a)) => audience.iter().any(|x| x == a),
+        Some(J::Array(list)) => list
+            .iter()
+            .filter_map(J::as_str)
+            .any(|a| audience.iter().any(|x| x == a)),
+        Some(_) => false,
+        None => claims
+            .get("client_id")
+            .and_then(J::as_str)
+            .is_some_and(|c| audience.iter().any(|x| x == c)),
+    };
+    if !aud_ok {
+        return Err(JwtFailure::Invalid(describe::AUDIENCE));
+    }
+    let num = |k: &str| claims.get(k).and_then(J::as_f64);
+    match num("exp") {
+        Some(exp) if exp > now_secs as f64 => {}
+        _ => return Err(JwtFailure::Invalid(describe::EXPIRED)),
+    }
+    if num("nbf").is_some_and(|nbf| nbf > now_secs as f64) {
+        return Err(JwtFailure::Invalid(describe::NOT_YET_VALID));
+    }
+    if num("iat").is_some_and(|iat| iat > now_secs as f64) {
+        return Err(JwtFailure::Invalid(describe::ISSUED_IN_FUTURE));
+    }
+    if route_scopes.is_empty() {
+        return Ok(None);
+    }
+    let mut have: Vec<String> = Vec::new();
+    for key in ["scope", "scp"] {
+        match claims.get(key) {
+            Some(J::String(s)) => have.extend(s.split_whitespace().map(str::to_owned)),
+            Some(J::Array(a)) => have.extend(a.iter().filter_map(J::as_str).map(str::to_owned)),
+            _ => {}
+        }
+    }
+    if route_scopes.iter().any(|s| have.contains(s)) {
+        Ok(Some(have))
+    } else {
+        Err(JwtFailure::InsufficientScope)
+    }
+}
+
+/// Claims as integrations see them: every value a string, arrays as `[a b c]`.
+pub fn stringify_claims(claims: &Map<String, J>) -> Map<String, J> {
+    fn text(v: &J) -> String {
+        match v {
+            J::String(s) => s.clone(),
+            J::Array(a) => format!("[{}]", a.iter().map(text).collect::<Vec<_>>().join(" ")),
+            J::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+    claims
+        .iter()
+        .map(|(k, v)| (k.clone(), J::String(text(v))))
+        .collect()
+}
+
+/// Issuers must be `https://`; `http://` is accepted on loopback so users can run their
+/// own identity provider.
+pub fn issuer_allowed(issuer: &str) -> bool {
+    if issuer.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = issuer.strip_prefix("http://") else {
+        return false;
+    };
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let host = if host_port.starts_with('[') {
+        host_port
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default().to_owned()
+    };
+    matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") || host.starts_with("127.")
+}
+
+struct Keys {
+    by_kid: HashMap<String, (Algorithm, DecodingKey)>,
+    fetched: Instant,
+}
+
+/// Signing keys per issuer, fetched on demand.
+pub struct JwksCache {
+    client: reqwest::Client,
+    issuers: Mutex<HashMap<String, Arc<Keys>>>,
+}
+
+impl Default for JwksCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JwksCache {
+    pub fn new() -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(limits::JWKS_FETCH_TIMEOUT)
+                .connect_timeout(limits::JWKS_FETCH_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::limited(3))
+                .build()
+                .unwrap_or_default(),
+            issuers: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Verifies the token's signature and claims. `now` drives the key cache's age;
+    /// `now_secs` the claim checks.
+    pub async fn verify(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &[String],
+        route_scopes: &[String],
+        now: Instant,
+        now_secs: i64,
+    ) -> Result<(Map<String, J>, Option<Vec<String>>), JwtFailure> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| JwtFailure::Invalid(describe::MALFORMED))?;
+        if !matches!(
+            header.alg,
+            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512
+        ) {
+            return Err(JwtFailure::Invalid(describe::ALGORITHM));
+        }
+        let kid = header.kid.ok_or(JwtFailure::Invalid(describe::KID))?;
+        let key = self.key(issuer, &kid, now).await?;
+        let mut v = Validation::new(header.alg);
+        v.validate_exp = false;
+        v.validate_nbf = false;
+        v.validate_aud = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Map<String, J>>(token, &key, &v).map_err(|e| match e
+            .kind()
+        {
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                JwtFailure::Invalid(describe::SIGNATURE)
+            }
+            _ => JwtFailure::Invalid(describe::MALFORMED),
+        })?;
+        let scopes = check_claims(&data.claims, issuer, audience, route_scopes, now_secs)?;
+        Ok((data.claims, scopes))
+    }
+
+    async fn key(&self, issuer: &str, kid: &str, now: Instant) -> Result<DecodingKey, JwtFailure> {
+        // One fetch at a time per cache; the lock is held across the fetch on purpose so a
+        // burst of requests with a new kid fetches once.
+        let mut issuers = self.issuers.lock().await;
+        if let Some(keys) = issuers.get(issuer) {
+            let fresh = now.saturating_duration_since(keys.fetched) < limits::JWKS_TTL;
+            if fresh {
+                if let Some((_, k)) = keys.by_kid.get(kid) {
+                    return Ok(k.clone());
+                }
+            }
+        }
+        match self.fetch(issuer).await {
+            Ok(by_kid) => {
+                let keys = Arc::new(Keys {
+                    by_kid,
+                    fetched: now,
+                });
+                issuers.insert(issuer.to_owned(), keys.clone());
+                keys.by_kid
+                    .get(kid)
+                    .map(|(_, k)| k.clone())
+                    .ok_or(JwtFailure::Invalid(describe::KID))
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %issuer, error = %e, "JWT authorizer: cannot fetch the issuer's keys");
+                // Keys we already had stay usable for kids they hold.
+                if let Some((_, k)) = issuers.get(issuer).and_then(|k| k.by_kid.get(kid)) {
+                    return Ok(k.clone());
+                }
+                Err(JwtFailure::Invalid(describe::KEYS))
+            }
+        }
+    }
+
+    async fn get_json(&self, url: &str) -> Result<J, String> {
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("GET {url}: status {}", resp.status()));
+        }
+        let body = resp.bytes().await.map_err(|e| format!("GET {url}: {e}"))?;
+        if body.len() > limits::MAX_JWKS_BYTES {
+            return Err(format!(
+                "GET {url}: {} bytes, more than {}",
+                body.len(),
+                limits::MAX_JWKS_BYTES
+            ));
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("GET {url}: not JSON: {e}"))
+    }
+
+    /// Discovery (`/.well-known/openid-configuration` → `jwks_uri`), then the JWKS.
+    async fn fetch(
+        &self,
+        issuer: &str,
+    ) -> Result<HashMap<String, (Algorithm, DecodingKey)>, String> {
+        let base = issuer.trim_end_matches('/');
+        let discovery = self
+            .get_json(&format!("{base}/.well-known/openid-configuration"))
+            .await?;
+        let jwks_uri = discovery
+            .get("jwks_uri")
+            .and_then(J::as_str)
+            .ok_or("the discovery document has no jwks_uri")?
+            .to_owned();
+        let jwks = self.get_json(&jwks_uri).await?;
+        let mut out = HashMap::new();
+        for k in jwks
+            .get("keys")
+            .and_then(J::as_array)
+            .ok_or("the JWKS has no keys")?
+        {
+            if k.get("kty").and_then(J::as_str) != Some("RSA") {
+                continue;
+            }
+            if k.get("use").and_then(J::as_str).is_some_and(|u| u != "sig") {
+                continue;
+            }
+            let (Some(kid), Some(n), Some(e)) = (
+                k.get("kid").and_then(J::as_str),
+                k.get("n").and_then(J::as_str),
+                k.get("e").and_then(J::as_str),
+            ) else {
+                continue;
+            };
+            let alg = match k.get("alg").and_then(J::as_str) {
+                Some("RS384") => Algorithm::RS384,
+                Some("RS512") => Algorithm::RS512,
+                _ => Algorithm::RS256,
+            };
+            if let Ok(key) = DecodingKey::from_rsa_components(n, e) {
+                out.insert(kid.to_owned(), (alg, key));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn claims(v: J) -> Map<String, J> {
+        v.as_object().expect("object").clone()
+    }
+
+    fn base() -> J {
+        json!({"iss": "https://issuer.example", "aud": "api", "exp": NOW + 60, "iat": NOW - 5,
+               "scope": "read write"})
+    }
+
+    fn check(v: J, scopes: &[&str]) -> Result<Option<Vec<String>>, JwtFailure> {
+        let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+        check_claims(
+            &claims(v),
+            "https://issuer.example",
+            &["api".to_owned()],
+            &scopes,
+            NOW,
+        )
+    }
+
+    #[test]
+    fn valid_and_each_claim_rule() {
+        assert_eq!(check(base(), &[]), Ok(None));
+        let mut v = base();
+        v["iss"] = json!("https://issuer.example/");
+        assert_eq!(
+            check(v, &[]),
+            Err(JwtFailure::Invalid(describe::ISSUER)),
+            "exact iss"
+        );
+        let mut v = base();
+        v["aud"] = json!("other");
+        v["client_id"] = json!("api");
+        assert_eq!(
+            check(v, &[]),
+            Err(JwtFailure::Invalid(describe::AUDIENCE)),
+            "aud before client_id"
+        );
+        let mut v = base();
+        v.as_object_mut().expect("o").remove("aud");
+        v["client_id"] = json!("api");
+        assert_eq!(check(v, &[]), Ok(None), "client_id when no aud");
+        let mut v = base();
+        v["aud"] = json!(["x", "api"]);
+        assert_eq!(check(v, &[]), Ok(None));
+        let mut v = base();
+        v["exp"] = json!(NOW);
+        assert_eq!(check(v, &[]), Err(JwtFailure::Invalid(describe::EXPIRED)));
+        let mut v = base();
+        v["nbf"] = json!(NOW + 1);
+        assert_eq!(
+            check(v, &[]),
+            Err(JwtFailure::Invalid(describe::NOT_YET_VALID))
+        );
+        let mut v = base();
+        v["iat"] = json!(NOW + 1);
+        assert_eq!(
+            check(v, &[]),
+            Err(JwtFailure::Invalid(describe::ISSUED_IN_FUTURE))
+        );
+    }
+
+    #[test]
+    fn scopes_any_of_in_scope_or_scp() {
+        assert_eq!(
+            check(base(), &["admin", "write"]),
+            Ok(Some(vec!["read".to_owned(), "write".to_owned()]))
+        );
+        assert_eq!(
+            check(base(), &["admin"]),
+            Err(JwtFailure::InsufficientScope)
+        );
+        let mut v = base();
+        v.as_object_mut().expect("o").remove("scope");
+        v["scp"] = json!(["admin"]);
+        assert!(check(v, &["admin"]).is_ok());
+        assert_eq!(JwtFailure::InsufficientScope.status(), 403);
+        assert_eq!(
+            JwtFailure::Invalid(describe::AUDIENCE).www_authenticate().as_deref(),
+            Some("Bearer scope=\"\" error=\"invalid_token\" error_description=\"the token does not have a valid audience\"")
+        );
+    }
+
+    #[test]
+    fn claims_become_strings() {
+        let s = stringify_claims(&claims(
+            json!({"exp": 1787996002, "groups": ["a", "b"], "ok": true, "s": "x"}),
+        ));
+        assert_eq!(
+            J::Object(s),
+            json!({"exp": "1787996002", "groups": "[a b]", "ok": "true", "s": "x"})
+        );
+    }
+
+    #[test]
+    fn tokens_and_issuers() {
+        assert_eq!(token_of("Bearer abc"), Some("abc"));
+        assert_eq!(token_of("bearer abc"), Some("abc"));
+        assert_eq!(token_of("abc"), Some("abc"));
+        assert_eq!(token_of("Bearer "), None);
+        assert!(issuer_allowed(
+            "https://cognito-idp.us-east-1.amazonaws.com/x"
+        ));
+        assert!(issuer_allowed("http://127.0.0.1:8080/realm"));
+        assert!(issuer_allowed("http://localhost:9000"));
+        assert!(!issuer_allowed("http://idp.example.com"));
+    }
+}
