@@ -4,7 +4,9 @@
 //! listeners on loopback, writes the ready file once everything is up, and shuts down
 //! gracefully. Logic that belongs to a concern lives in that concern's crate.
 
+pub mod layers;
 mod ready;
+mod reload;
 mod state;
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,6 +22,7 @@ use ledge_runtime::{Runtime, RuntimeConfig};
 use ledge_template::{LoadOptions, Template};
 use tokio_util::sync::CancellationToken;
 
+pub use ledge_store::{LayerMeta, LayerVersion, Store};
 pub use ready::{FunctionEntry, ReadyFile};
 pub use state::StateLock;
 
@@ -59,6 +62,8 @@ pub struct UpOptions {
     pub parameter_overrides: BTreeMap<String, String>,
     /// Show function logs on stdout prefixed by the function's name.
     pub echo_logs: bool,
+    /// Reload when the template, code or layer content changes on disk.
+    pub watch: bool,
     pub runtime: RuntimeOptions,
 }
 
@@ -66,15 +71,15 @@ pub struct UpOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The user's template is at fault (exit code 2).
-    #[error("{0}")]
+    #[error(transparent)]
     Template(#[from] ledge_template::TemplateError),
     /// A function as specified cannot run (exit code 2).
-    #[error("{0}")]
+    #[error(transparent)]
     Deploy(#[from] ledge_runtime::DeployError),
     /// The user named something that does not exist (exit code 2).
     #[error("{0}")]
     Usage(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Runtime(#[from] ledge_runtime::RuntimeError),
     #[error("{what}: {source}")]
     Io {
@@ -124,6 +129,7 @@ pub struct Platform {
     servers: Vec<tokio::task::JoinHandle<()>>,
     cancel: CancellationToken,
     warnings: Vec<String>,
+    events: Option<tokio::sync::mpsc::Receiver<String>>,
     _lock: StateLock,
 }
 
@@ -173,16 +179,20 @@ impl Platform {
         let runtime = Arc::new(Runtime::new(rc)?);
 
         let mut warnings: Vec<String> = vec![runtime.sandbox_notice()];
-        let mut aliases: HashMap<String, FunctionName> = HashMap::new();
-        let mut functions = BTreeMap::new();
+        let aliases: reload::Aliases = Arc::new(std::sync::RwLock::new(HashMap::new()));
+        let (events_tx, events) = tokio::sync::mpsc::channel(256);
+        let live = Arc::new(reload::Live::new(
+            runtime.clone(),
+            opts.template.clone(),
+            opts.parameter_overrides.clone(),
+            aliases.clone(),
+            events_tx,
+        ));
+        let mut functions: BTreeMap<String, FunctionName> = BTreeMap::new();
         if let Some(t) = &template {
             warnings.extend(t.warnings.iter().cloned());
+            warnings.extend(live.apply(t).await?);
             for spec in &t.functions {
-                let report = runtime.deploy(spec.clone()).await?;
-                warnings.extend(report.warnings);
-                if let Some(id) = &spec.logical_id {
-                    aliases.insert(id.clone(), spec.name.clone());
-                }
                 functions.insert(
                     spec.logical_id
                         .clone()
@@ -193,6 +203,15 @@ impl Platform {
         }
 
         let cancel = CancellationToken::new();
+        let mut servers = Vec::new();
+        if let (Some(t), true) = (&template, opts.watch) {
+            servers.push(reload::spawn_watcher(
+                live.clone(),
+                t,
+                state_dir.clone(),
+                cancel.clone(),
+            )?);
+        }
         let port = opts.port_base.unwrap_or(0);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -202,7 +221,7 @@ impl Platform {
             .map_err(io("cannot read the listener's address"))?;
         let api = ledge_lambda_api::LambdaApi {
             invoker: runtime.clone(),
-            aliases: Arc::new(aliases),
+            aliases,
             region: ledge_model::DEFAULT_REGION.to_owned(),
             account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
         };
@@ -248,9 +267,13 @@ impl Platform {
             ready,
             ready_path,
             state_dir,
-            servers: vec![server],
+            servers: {
+                servers.push(server);
+                servers
+            },
             cancel,
             warnings,
+            events: Some(events),
             _lock: lock,
         })
     }
@@ -270,6 +293,11 @@ impl Platform {
     /// Lines to show once at start-up: what the sandbox enforces, template warnings.
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// Lines the platform reports while it runs (hot reloads). Taken once.
+    pub fn take_events(&mut self) -> Option<tokio::sync::mpsc::Receiver<String>> {
+        self.events.take()
     }
 
     pub fn runtime(&self) -> &Arc<Runtime> {
@@ -328,6 +356,14 @@ pub async fn invoke_once(
     rc.disable_mount_ns = runtime_opts.disable_mount_ns;
     let runtime = Runtime::new(rc)?;
     let mut warnings = template.warnings.clone();
+    let store = runtime.store().clone();
+    let layer_specs = template.layers.clone();
+    let (arns, _) =
+        tokio::task::spawn_blocking(move || layers::publish_template_layers(&store, &layer_specs))
+            .await
+            .map_err(|e| AppError::Usage(e.to_string()))??;
+    let mut spec = spec;
+    layers::resolve_logical(&mut spec, &arns);
     let report = runtime.deploy(spec.clone()).await?;
     warnings.extend(report.warnings);
     let mut req = InvokeRequest::new(spec.name.clone(), payload);
@@ -337,4 +373,14 @@ pub async fn invoke_once(
     let _ = std::fs::remove_dir_all(&scratch);
     let result = result.map_err(|e| AppError::Usage(e.to_string()))?;
     Ok((result, warnings))
+}
+
+/// Opens the state store of a state dir (for commands that work without a running ledge).
+pub fn open_store(state_dir: &Path) -> Result<Store, AppError> {
+    Store::open(
+        state_dir,
+        ledge_model::DEFAULT_REGION,
+        ledge_model::DEFAULT_ACCOUNT_ID,
+    )
+    .map_err(|e| AppError::Usage(format!("state dir {}: {e}", state_dir.display())))
 }

@@ -34,6 +34,60 @@ enum Command {
     Invoke(InvokeArgs),
     /// Show a function's log (START/END/REPORT lines and its output).
     Logs(LogsArgs),
+    /// Publish, list and delete layer versions in a state dir.
+    #[command(subcommand)]
+    Layer(LayerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LayerCommand {
+    /// Publish the next version of a layer from a folder or a .zip; prints its ARN.
+    Publish(LayerPublishArgs),
+    /// List layers with their latest version.
+    List(StateArgs),
+    /// List the versions of one layer, newest first.
+    Versions {
+        /// The layer's name.
+        name: String,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Delete one layer version (its number is never reused).
+    Delete {
+        /// The layer's name.
+        name: String,
+        /// The version number.
+        version: u32,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct StateArgs {
+    /// The state dir holding the layers (default: .ledge).
+    #[arg(long, value_name = "DIR", default_value = ".ledge")]
+    state_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct LayerPublishArgs {
+    /// The layer's name ([a-zA-Z0-9-_]).
+    name: String,
+    /// A folder or a .zip whose contents appear under /opt.
+    path: PathBuf,
+    /// Runtimes the layer is compatible with (e.g. python3.11 provided.al2023).
+    #[arg(long, value_name = "RUNTIME", num_args = 1..)]
+    compatible_runtimes: Vec<String>,
+    /// Architectures the layer is compatible with (x86_64, arm64).
+    #[arg(long, value_name = "ARCH", num_args = 1..)]
+    compatible_architectures: Vec<String>,
+    #[arg(long, default_value = "")]
+    description: String,
+    #[arg(long)]
+    license_info: Option<String>,
+    #[command(flatten)]
+    state: StateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +141,9 @@ struct UpArgs {
     /// Do not print function logs.
     #[arg(long)]
     quiet: bool,
+    /// Do not reload when the template, code or layers change on disk.
+    #[arg(long)]
+    no_watch: bool,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -141,6 +198,7 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         Command::Up(a) => up(a).await,
         Command::Invoke(a) => invoke(a).await,
         Command::Logs(a) => logs(a).await,
+        Command::Layer(c) => layer(c).await,
     };
     match result {
         Ok(code) => code,
@@ -197,9 +255,17 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
         port_base: a.port_base,
         parameter_overrides: a.parameter_overrides.into_iter().collect(),
         echo_logs: !a.quiet,
+        watch: !a.no_watch,
         runtime: a.runtime.options(),
     };
-    let platform = ledge_app::Platform::start(opts).await?;
+    let mut platform = ledge_app::Platform::start(opts).await?;
+    if let Some(mut events) = platform.take_events() {
+        tokio::spawn(async move {
+            while let Some(line) = events.recv().await {
+                eprintln!("{line}");
+            }
+        });
+    }
     for w in platform.warnings() {
         eprintln!("{w}");
     }
@@ -419,4 +485,76 @@ async fn follow_file(path: &Path, follow: bool) -> anyhow::Result<()> {
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
+}
+
+async fn layer(c: LayerCommand) -> anyhow::Result<ExitCode> {
+    use ledge_app::layers;
+    let open = |state: &StateArgs| -> anyhow::Result<ledge_app::Store> {
+        std::fs::create_dir_all(&state.state_dir)?;
+        Ok(ledge_app::open_store(&state.state_dir)?)
+    };
+    match c {
+        LayerCommand::Publish(a) => {
+            let store = open(&a.state)?;
+            let meta = ledge_app::LayerMeta {
+                description: a.description,
+                compatible_runtimes: a.compatible_runtimes,
+                compatible_architectures: a.compatible_architectures,
+                license_info: a.license_info,
+            };
+            let (name, path) = (a.name, a.path);
+            let v =
+                tokio::task::spawn_blocking(move || layers::publish(&store, &name, &path, &meta))
+                    .await??;
+            println!("{}", v.layer_version_arn);
+        }
+        LayerCommand::List(state) => {
+            let store = open(&state)?;
+            let all = store.list_layers()?;
+            println!("{:<24} {:>7}  {:<60} DESCRIPTION", "NAME", "LATEST", "ARN");
+            for v in all {
+                println!(
+                    "{:<24} {:>7}  {:<60} {}",
+                    v.name, v.version, v.layer_version_arn, v.meta.description
+                );
+            }
+        }
+        LayerCommand::Versions { name, state } => {
+            let store = open(&state)?;
+            let all = store.list_layer_versions(&name)?;
+            if all.is_empty() {
+                return Err(usage(format!(
+                    "no versions of layer {name} in {}",
+                    state.state_dir.display()
+                )));
+            }
+            println!(
+                "{:>7}  {:<29} {:>12}  {:<44} RUNTIMES",
+                "VERSION", "CREATED", "SIZE", "CODE SHA256"
+            );
+            for v in all {
+                println!(
+                    "{:>7}  {:<29} {:>12}  {:<44} {}",
+                    v.version,
+                    v.created_date,
+                    v.artifact.zip_size,
+                    v.artifact.code_sha256,
+                    v.meta.compatible_runtimes.join(",")
+                );
+            }
+        }
+        LayerCommand::Delete {
+            name,
+            version,
+            state,
+        } => {
+            let store = open(&state)?;
+            if store.delete_layer_version(&name, version)? {
+                println!("deleted {name}:{version}");
+            } else {
+                println!("{name}:{version} does not exist (nothing to delete)");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,26 +1,13 @@
 //! The `ledge` binary as a user runs it: real processes, real HTTP, addresses from the
 //! ready file.
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn ledge() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ledge"))
-}
-
-fn example() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello/template.yaml")
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("run ledge")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::*;
 
 #[test]
 fn invoke_from_the_template_prints_the_body_and_the_logs() {
@@ -143,88 +130,6 @@ fn every_command_has_help() {
         assert!(out.status.success(), "{cmd:?}");
         assert!(text(&out.stdout).contains("Usage:"), "{cmd:?}");
     }
-}
-
-/// A running `ledge up`, killed on drop.
-struct Up {
-    child: Child,
-    ready: serde_json::Value,
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for(path: &Path, child: &mut Child) -> serde_json::Value {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(60) {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(v) = serde_json::from_str(&text) {
-                return v;
-            }
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("ledge up exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("no ready file at {}", path.display());
-}
-
-fn up(template: &Path, state: &Path) -> Up {
-    let ready_path = state.join("ready.json");
-    let mut child = ledge()
-        .arg("up")
-        .arg(template)
-        .arg("--state-dir")
-        .arg(state)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn ledge up");
-    let ready = wait_for(&ready_path, &mut child);
-    Up { child, ready }
-}
-
-fn post(url: &str, body: &str) -> (u16, String, reqwest::header::HeaderMap) {
-    let resp = reqwest::blocking::Client::new()
-        .post(url)
-        .body(body.to_owned())
-        .send()
-        .expect("post");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    (status, resp.text().expect("body"), headers)
-}
-
-fn sigterm(child: &Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-}
-
-/// Live processes in one of the given ledge's cgroups, or whose command line has `needle`.
-fn leftovers(ledge_pid: u32, needle: &str) -> Vec<String> {
-    let tag = format!("ledge-{ledge_pid}-");
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").expect("proc").flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-            continue;
-        };
-        let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
-        let cmd = String::from_utf8_lossy(
-            &std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default(),
-        )
-        .replace('\0', " ");
-        if cg.contains(&tag) || cmd.contains(needle) {
-            out.push(format!("{pid}: {cmd}"));
-        }
-    }
-    out
 }
 
 #[test]

@@ -83,8 +83,9 @@ async fn run(
         )),
         (a, b) => a.or(b),
     };
-    let fname = match api.aliases.get(&name) {
-        Some(n) => n.clone(),
+    let alias = api.aliases.read().ok().and_then(|a| a.get(&name).cloned());
+    let fname = match alias {
+        Some(n) => n,
         None => name
             .parse::<FunctionName>()
             .map_err(|_| not_found(&name, qualifier.as_deref().unwrap_or("$LATEST")))?,

@@ -25,7 +25,8 @@ pub use errors::ApiError;
 pub struct LambdaApi {
     pub invoker: Arc<dyn Invoke>,
     /// Other names a function answers to (a template's logical ids).
-    pub aliases: Arc<HashMap<String, FunctionName>>,
+    /// Updated when the platform reloads its template.
+    pub aliases: Arc<std::sync::RwLock<HashMap<String, FunctionName>>>,
     pub region: String,
     pub account_id: String,
 }

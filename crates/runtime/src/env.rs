@@ -117,7 +117,7 @@ impl Environment {
         ));
         let mounts = if launch.use_mounts {
             Some(Mounts {
-                task: config.spec.code_dir.clone(),
+                task: config.resolved.code.tree.clone(),
                 opt: launch.opt_dir.clone(),
                 runtime: launch.runtime_dir.clone(),
                 tmp: tmp.dir.clone(),
@@ -265,12 +265,14 @@ impl Environment {
                 },
                 true,
             ),
+            // Runtimes exit when their response is refused (awslambdaric does): start
+            // afresh rather than hand the next caller a dying environment.
             Ended::Reply(RuntimeReply::TooLarge) => (
                 InvokeOutcome::FunctionError {
                     payload: payloads::response_too_large().into(),
                     error_type: "Function.ResponseSizeTooLarge".into(),
                 },
-                true,
+                false,
             ),
             Ended::Reply(RuntimeReply::BadResponseMode) => (
                 InvokeOutcome::FunctionError {
@@ -443,6 +445,13 @@ impl Environment {
     }
 }
 
+impl Environment {
+    /// False once the runtime process has exited (it may die while idle).
+    pub(crate) fn is_alive(&mut self) -> bool {
+        matches!(self.process.try_wait(), Ok(None))
+    }
+}
+
 impl Drop for Environment {
     fn drop(&mut self) {
         self.process.kill();
@@ -458,7 +467,7 @@ fn missing_entrypoint(config: &FunctionConfig) -> Option<Vec<String>> {
         return None;
     }
     let candidates = [
-        config.spec.code_dir.join("bootstrap"),
+        config.resolved.code.tree.join("bootstrap"),
         config
             .launch
             .opt_dir

@@ -9,6 +9,7 @@ use ledge_model::{FunctionSpec, Runtime};
 use ledge_sandbox::Sandbox;
 use tokio::sync::Semaphore;
 
+use crate::artifacts::Resolved;
 use crate::logs::LogSink;
 use crate::python::Pythons;
 use crate::DeployError;
@@ -28,6 +29,42 @@ pub(crate) struct Shared {
     pub(crate) log_dir: Option<PathBuf>,
     pub(crate) echo_logs: crate::logs::LogEcho,
     pub(crate) pythons: Pythons,
+    pub(crate) store: ledge_store::Store,
+    /// Interpreters for which the bootstrap's bytecode has been cached.
+    pub(crate) precompiled: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    /// Set once the "layers without a mount namespace" notice has been given.
+    pub(crate) layer_notice_given: std::sync::atomic::AtomicBool,
+}
+
+/// `python -S -c BOOTSTRAP_LAUNCH <runtime dir>/python` starts the managed runtime.
+const BOOTSTRAP_LAUNCH: &str =
+    "import sys;sys.path[0]=sys.argv[1];import bootstrap;bootstrap.main()";
+
+impl Shared {
+    /// Writes the bootstrap's `__pycache__` with this interpreter, once: inside the
+    /// mount namespace `/var/runtime` is read-only, so environments cannot write it.
+    pub(crate) fn precompile_bootstrap(&self, interpreter: &std::path::Path) {
+        let Ok(mut done) = self.precompiled.lock() else {
+            return;
+        };
+        if !done.insert(interpreter.to_owned()) {
+            return;
+        }
+        let result = std::process::Command::new(interpreter)
+            .args([
+                "-S",
+                "-c",
+                "import sys;sys.path[0]=sys.argv[1];import bootstrap",
+            ])
+            .arg(self.runtime_dir.join("python"))
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .env_remove("PYTHONPYCACHEPREFIX")
+            .stdin(std::process::Stdio::null())
+            .output();
+        if !matches!(&result, Ok(o) if o.status.success()) {
+            tracing::warn!(interpreter = %interpreter.display(), "could not cache the Python bootstrap's bytecode; cold starts will compile it");
+        }
+    }
 }
 
 /// How to start one environment of a function version.
@@ -48,6 +85,8 @@ pub(crate) struct Launch {
 /// A function version as the runtime runs it.
 pub(crate) struct FunctionConfig {
     pub(crate) spec: FunctionSpec,
+    /// The code snapshot and layers this version runs.
+    pub(crate) resolved: Resolved,
     pub(crate) version: String,
     pub(crate) arn: String,
     pub(crate) launch: Launch,
@@ -91,6 +130,7 @@ impl FunctionConfig {
     /// are returned for the caller to print once.
     pub(crate) fn build(
         spec: FunctionSpec,
+        resolved: Resolved,
         version: &str,
         shared: &Shared,
     ) -> Result<(Self, Vec<String>), DeployError> {
@@ -114,12 +154,6 @@ impl FunctionConfig {
                 message: "Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit.".into(),
             });
         }
-        if !spec.code_dir.is_dir() {
-            return Err(DeployError::Invalid {
-                function: name,
-                message: format!("CodeUri {} is not a directory", spec.code_dir.display()),
-            });
-        }
         let use_mounts = shared.sandbox.capabilities().mount_ns;
         let (task_root, runtime_root, opt_root) = if use_mounts {
             (
@@ -129,9 +163,12 @@ impl FunctionConfig {
             )
         } else {
             (
-                spec.code_dir.clone(),
+                resolved.code.tree.clone(),
                 shared.runtime_dir.clone(),
-                shared.empty_opt.clone(),
+                resolved
+                    .opt
+                    .clone()
+                    .unwrap_or_else(|| shared.empty_opt.clone()),
             )
         };
         let opt = opt_root.display().to_string();
@@ -169,6 +206,7 @@ impl FunctionConfig {
                         interp.version
                     ));
                 }
+                shared.precompile_bootstrap(&interp.path);
                 if let Some(dir) = interp.path.parent() {
                     path = format!("{}:{path}", dir.display());
                 }
@@ -179,12 +217,19 @@ impl FunctionConfig {
                 env.insert("_LEDGE_OPT_DIR".into(), opt.clone());
                 (
                     interp.path.clone(),
-                    vec!["-S".to_owned(), format!("{rt}/python/bootstrap.py")],
+                    // Importing the bootstrap (rather than running it as a script) lets
+                    // Python use its cached bytecode: ~4 ms less per cold start.
+                    vec![
+                        "-S".to_owned(),
+                        "-c".to_owned(),
+                        BOOTSTRAP_LAUNCH.to_owned(),
+                        format!("{rt}/python"),
+                    ],
                     format!("python:3.{minor}.v1"),
                 )
             }
             Runtime::Provided(_) => {
-                let in_task = spec.code_dir.join("bootstrap");
+                let in_task = resolved.code.tree.join("bootstrap");
                 let program = if in_task.exists() {
                     task_root.join("bootstrap")
                 } else {
@@ -205,6 +250,34 @@ impl FunctionConfig {
             }
         };
         env.insert("PATH".into(), path);
+        if resolved.opt.is_some() {
+            env.insert(
+                "NODE_PATH".into(),
+                format!("{opt}/nodejs/node_modules:{rt}/node_modules"),
+            );
+            if !use_mounts {
+                // Without a mount namespace, /opt is not where Lambda's search paths
+                // point: point them at the merged layers instead, and say so once.
+                if !spec.runtime.is_python() {
+                    let minor = match shared.pythons.find(11) {
+                        Ok((i, _)) => i.minor,
+                        Err(_) => 11,
+                    };
+                    env.insert(
+                        "PYTHONPATH".into(),
+                        format!("{opt}/python/lib/python3.{minor}/site-packages:{opt}/python"),
+                    );
+                }
+                if !shared
+                    .layer_notice_given
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
+                {
+                    warnings.push(format!(
+                        "layers: no mount namespace here, so functions find their layers through PYTHONPATH, PATH ({opt}/bin), LD_LIBRARY_PATH ({opt}/lib) and NODE_PATH pointing at the merged layer tree instead of /opt"
+                    ));
+                }
+            }
+        }
         for (k, v) in &spec.environment {
             env.insert(k.clone(), v.clone());
         }
@@ -266,12 +339,13 @@ impl FunctionConfig {
             base_env: env.into_iter().collect(),
             cwd: task_root,
             use_mounts,
-            opt_dir: None,
+            opt_dir: resolved.opt.clone(),
             runtime_dir: Some(shared.runtime_dir.clone()),
         };
         Ok((
             Self {
                 spec,
+                resolved,
                 version: version.to_owned(),
                 arn,
                 launch,

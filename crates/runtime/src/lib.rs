@@ -9,6 +9,7 @@
 //! Processes are started only through `ledge-sandbox`.
 
 mod api;
+mod artifacts;
 mod env;
 mod function;
 pub mod logs;
@@ -29,7 +30,9 @@ use ledge_model::{
 use ledge_sandbox::{Sandbox, SandboxOptions};
 use tokio::sync::Semaphore;
 
+pub use artifacts::{MAX_LAYERS, MAX_UNZIPPED_BYTES};
 pub use function::{reserved_keys_in, RESERVED_ENV_KEYS};
+pub use ledge_store::Store;
 pub use pool::PoolStats;
 
 use env::Invocation;
@@ -85,6 +88,8 @@ pub enum RuntimeError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot open the state store: {0}")]
+    Store(#[from] ledge_store::StoreError),
 }
 
 /// A function that cannot be deployed as specified.
@@ -103,6 +108,8 @@ pub struct DeployReport {
     pub changed: bool,
     /// True for a function that did not exist before.
     pub created: bool,
+    /// What changed for an existing function: "code", "layers", "configuration".
+    pub changes: Vec<String>,
 }
 
 struct Deployed {
@@ -130,6 +137,7 @@ impl Runtime {
         prep(&python_dir)?;
         let bootstrap = python_dir.join("bootstrap.py");
         if std::fs::read_to_string(&bootstrap).ok().as_deref() != Some(PYTHON_BOOTSTRAP) {
+            let _ = std::fs::remove_dir_all(python_dir.join("__pycache__"));
             std::fs::write(&bootstrap, PYTHON_BOOTSTRAP).map_err(|source| {
                 RuntimeError::Prepare {
                     path: bootstrap.clone(),
@@ -147,6 +155,8 @@ impl Runtime {
         }
         static INSTANCES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let instance = INSTANCES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let store =
+            ledge_store::Store::open(&config.state_dir, &config.region, &config.account_id)?;
         let sandbox = Sandbox::probe(SandboxOptions {
             // One parent cgroup per runtime, so several runtimes in one process
             // (tests) never sweep each other's environments.
@@ -166,6 +176,9 @@ impl Runtime {
             log_dir,
             echo_logs: config.echo_logs,
             pythons: python::Pythons::new(config.python),
+            store,
+            precompiled: std::sync::Mutex::new(std::collections::HashSet::new()),
+            layer_notice_given: std::sync::atomic::AtomicBool::new(false),
         };
         Ok(Self {
             shared: Arc::new(shared),
@@ -178,6 +191,11 @@ impl Runtime {
         self.shared.sandbox.notice()
     }
 
+    /// The state store (layers, artifacts, function records).
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
     /// What the sandbox can enforce on this machine.
     pub fn capabilities(&self) -> ledge_sandbox::Capabilities {
         self.shared.sandbox.capabilities().clone()
@@ -187,24 +205,58 @@ impl Runtime {
     /// configuration, in-flight invocations finish on the old, and an unchanged spec
     /// keeps its warm environments.
     pub async fn deploy(&self, spec: FunctionSpec) -> Result<DeployReport, DeployError> {
-        let existing = self.with_function(&spec.name, |d| (d.config.spec.clone(), d.pool.clone()));
-        if let Some((old, _)) = &existing {
-            if *old == spec {
+        let existing = self.with_function(&spec.name, |d| {
+            (
+                d.config.spec.clone(),
+                d.config.resolved.code.sha256_hex.clone(),
+                d.config.resolved.layer_arns(),
+                d.pool.clone(),
+            )
+        });
+        let kept = existing
+            .as_ref()
+            .map(|(_, _, arns, _)| arns.clone())
+            .unwrap_or_default();
+        let shared = self.shared.clone();
+        let candidate = spec.clone();
+        let resolved = tokio::task::spawn_blocking(move || {
+            artifacts::resolve(&shared.store, &candidate, &kept)
+        })
+        .await
+        .map_err(|e| DeployError::Invalid {
+            function: spec.name.to_string(),
+            message: e.to_string(),
+        })??;
+        let mut changes = Vec::new();
+        if let Some((old, sha, arns, _)) = &existing {
+            if *sha != resolved.code.sha256_hex {
+                changes.push("code".to_owned());
+            }
+            if *arns != resolved.layer_arns() {
+                changes.push("layers".to_owned());
+            }
+            let mut same_config = old.clone();
+            same_config.layers = spec.layers.clone();
+            if same_config != spec {
+                changes.push("configuration".to_owned());
+            }
+            if changes.is_empty() {
                 return Ok(DeployReport::default());
             }
         }
         let shared = self.shared.clone();
-        let (config, warnings) =
-            tokio::task::spawn_blocking(move || FunctionConfig::build(spec, "$LATEST", &shared))
-                .await
-                .map_err(|e| DeployError::Invalid {
-                    function: "?".into(),
-                    message: e.to_string(),
-                })??;
+        let (config, warnings) = tokio::task::spawn_blocking(move || {
+            FunctionConfig::build(spec, resolved, "$LATEST", &shared)
+        })
+        .await
+        .map_err(|e| DeployError::Invalid {
+            function: "?".into(),
+            message: e.to_string(),
+        })??;
         let config = Arc::new(config);
         let name = config.spec.name.clone();
         let created = match existing {
-            Some((_, pool)) => {
+            Some((_, _, _, pool)) => {
                 pool.update(config.clone()).await;
                 if let Ok(mut map) = self.functions.write() {
                     map.insert(name, Deployed { config, pool });
@@ -223,6 +275,7 @@ impl Runtime {
             warnings,
             changed: true,
             created,
+            changes,
         })
     }
 

@@ -237,7 +237,17 @@ impl Pool {
             return;
         };
         self.busy += 1;
-        let env = self.idle.pop();
+        let mut env = None;
+        while let Some(mut candidate) = self.idle.pop() {
+            if candidate.is_alive() {
+                env = Some(candidate);
+                break;
+            }
+            if let Some(t) = candidate.tmp.take() {
+                self.free_tmp.push(t);
+            }
+            retire(candidate);
+        }
         let tmp = if env.is_none() {
             self.started += 1;
             Some(self.take_tmp())

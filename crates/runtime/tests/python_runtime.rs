@@ -308,6 +308,9 @@ async fn oversized_python_response() {
     let too_big = h.invoke("Big", r#"{"bytes":6291557}"#).await;
     assert_eq!(json(&too_big)["errorType"], "Function.ResponseSizeTooLarge");
     assert!(too_big.outcome.is_function_error());
+    // The runtime exits after a refused response; the next caller gets a fresh environment.
+    let next = h.invoke("Big", r#"{"bytes":12}"#).await;
+    assert_eq!(next.outcome.payload(), br#""xxxxxxxxxx""#);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

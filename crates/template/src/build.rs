@@ -600,7 +600,7 @@ fn layers(
         return Err(site.err(
             "Layers",
             format!(
-                "a function can use at most {MAX_LAYERS} layers, got {}",
+                "Cannot reference more than {MAX_LAYERS} layers. (got {})",
                 arns.len()
             ),
         ));

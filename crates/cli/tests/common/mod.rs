@@ -1,0 +1,180 @@
+//! Helpers for tests that run the `ledge` binary.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn ledge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ledge"))
+}
+
+pub fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello/template.yaml")
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("run ledge")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A running `ledge up`, killed on drop.
+pub struct Up {
+    pub child: Child,
+    pub ready: serde_json::Value,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_for(path: &Path, child: &mut Child) -> serde_json::Value {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Ok(v) = serde_json::from_str(&text) {
+                return v;
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("ledge up exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no ready file at {}", path.display());
+}
+
+pub fn up(template: &Path, state: &Path) -> Up {
+    up_with(template, state, Stdio::null())
+}
+
+/// `ledge up` with its standard error going to `stderr`.
+pub fn up_with(template: &Path, state: &Path, stderr: impl Into<Stdio>) -> Up {
+    let ready_path = state.join("ready.json");
+    let mut child = ledge()
+        .arg("up")
+        .arg(template)
+        .arg("--state-dir")
+        .arg(state)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn ledge up");
+    let ready = wait_for(&ready_path, &mut child);
+    Up { child, ready }
+}
+
+pub fn post(url: &str, body: &str) -> (u16, String, reqwest::header::HeaderMap) {
+    let resp = reqwest::blocking::Client::new()
+        .post(url)
+        .body(body.to_owned())
+        .send()
+        .expect("post");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, resp.text().expect("body"), headers)
+}
+
+pub fn sigterm(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+/// Live processes in one of the given ledge's cgroups, or whose command line has `needle`.
+pub fn leftovers(ledge_pid: u32, needle: &str) -> Vec<String> {
+    let tag = format!("ledge-{ledge_pid}-");
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").expect("proc").flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(
+            &std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default(),
+        )
+        .replace('\0', " ");
+        if cg.contains(&tag) || cmd.contains(needle) {
+            out.push(format!("{pid}: {cmd}"));
+        }
+    }
+    out
+}
+
+/// Installs a PyPI package with `pip install --target` once per test run, cached under
+/// the workspace's `target/test-deps/`, and returns the folder.
+pub fn pip_package(spec: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-deps");
+    let dest = root.join(spec.replace(['=', '<', '>', ' '], "_"));
+    if dest.join(".complete").exists() {
+        return dest;
+    }
+    let staging = root.join(format!(".staging-{}-{}", std::process::id(), spec.len()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).expect("mkdir");
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+        ])
+        .arg(&staging)
+        .arg(spec)
+        .output()
+        .unwrap_or_else(|e| panic!("these tests need python3 with pip on PATH: {e}"));
+    assert!(
+        out.status.success(),
+        "pip install {spec} failed: {}",
+        text(&out.stderr)
+    );
+    std::fs::write(staging.join(".complete"), "").expect("marker");
+    if std::fs::rename(&staging, &dest).is_err() {
+        // Another test won the race: use its copy.
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    dest
+}
+
+/// Zips the contents of `dir` into `zip` with Python's zipfile (entries relative to `dir`).
+pub fn zip_dir(dir: &Path, zip: &Path) {
+    let script = "import os, sys, zipfile\nroot, out = sys.argv[1], sys.argv[2]\nwith zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:\n    for base, dirs, files in os.walk(root):\n        for f in files:\n            p = os.path.join(base, f)\n            z.write(p, os.path.relpath(p, root))\n";
+    let st = Command::new("python3")
+        .args(["-c", script])
+        .arg(dir)
+        .arg(zip)
+        .status()
+        .expect("python3");
+    assert!(st.success());
+}
+
+/// Writes `files` (relative path, contents) under `dir`, creating folders.
+pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
+    for (rel, body) in files {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, body).expect("write");
+    }
+}
+
+/// Waits until `f` returns true (or panics with `what` after `secs`).
+pub fn eventually(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}

@@ -1,0 +1,84 @@
+//! Hot reload (issue 3): edits while `ledge up` runs reach new environments; warm
+//! siblings keep their processes; a broken template keeps the running app.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn editing_a_handler_reloads_it_and_a_warm_sibling_keeps_its_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(dir.path(), &[
+        ("edit/app.py", "import os\n\ndef handler(e, c):\n    return {'answer': 'old', 'pid': os.getpid()}\n"),
+        ("sibling/app.py", "import os\n\ndef handler(e, c):\n    return {'pid': os.getpid()}\n"),
+        ("lib/python/dep.py", "VALUE = 'v1'\n"),
+        ("uses/app.py", "import dep\n\ndef handler(e, c):\n    return dep.VALUE\n"),
+    ]);
+    let t = dir.path().join("template.yaml");
+    let body = |broken: bool| {
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Runtime: python3.11\n    Handler: app.handler\nResources:\n  Edit:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: edit/\n  Sibling:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: sibling/\n  Dep:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      ContentUri: lib/\n  Uses:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: uses/\n      Layers: [!Ref Dep]\n{}",
+            if broken { "  Bad: [unclosed\n" } else { "" }
+        )
+    };
+    std::fs::write(&t, body(false)).expect("write");
+    let state = dir.path().join("state");
+    let stderr_path = dir.path().join("stderr.txt");
+    let running = up_with(
+        &t,
+        &state,
+        std::fs::File::create(&stderr_path).expect("stderr file"),
+    );
+    let url = |f: &str| {
+        running.ready["functions"][f]["invoke_url"]
+            .as_str()
+            .expect("url")
+            .to_owned()
+    };
+    let json = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&post(&url(f), "{}").1).expect("json")
+    };
+
+    let sibling_pid = json("Sibling")["pid"].clone();
+    assert_eq!(json("Edit")["answer"], "old");
+
+    std::fs::write(
+        dir.path().join("edit/app.py"),
+        "import os\n\ndef handler(e, c):\n    return {'answer': 'new', 'pid': os.getpid()}\n",
+    )
+    .expect("edit");
+    eventually(15, "the edited handler to answer", || {
+        json("Edit")["answer"] == "new"
+    });
+    assert_eq!(
+        json("Sibling")["pid"],
+        sibling_pid,
+        "the unchanged sibling kept its warm process"
+    );
+    let log = std::fs::read_to_string(&stderr_path).expect("stderr");
+    assert!(
+        log.contains("reload: Edit: code changed"),
+        "one line for the changed function:\n{log}"
+    );
+    assert!(
+        !log.contains("reload: Sibling"),
+        "nothing said about unchanged functions:\n{log}"
+    );
+
+    // A layer's content changes: a new version, and the function sees it.
+    assert_eq!(post(&url("Uses"), "{}").1, "\"v1\"");
+    std::fs::write(dir.path().join("lib/python/dep.py"), "VALUE = 'v2'\n").expect("edit layer");
+    eventually(15, "the new layer content", || {
+        post(&url("Uses"), "{}").1 == "\"v2\""
+    });
+
+    // A template that no longer parses keeps the running app as it was.
+    std::fs::write(&t, body(true)).expect("break");
+    eventually(15, "the reload error", || {
+        std::fs::read_to_string(&stderr_path)
+            .unwrap_or_default()
+            .contains("the running app is unchanged")
+    });
+    assert_eq!(json("Edit")["answer"], "new");
+    assert_eq!(json("Sibling")["pid"], sibling_pid);
+}
