@@ -255,6 +255,22 @@ impl Runtime {
         })??;
         let config = Arc::new(config);
         let name = config.spec.name.clone();
+        let record = ledge_store::FunctionRecord {
+            name: name.to_string(),
+            code_sha256: config.resolved.code.code_sha256.clone(),
+            revision_id: uuid::Uuid::new_v4().to_string(),
+            last_modified: ledge_store::now_aws(),
+            data: serde_json::json!({
+                "spec": &config.spec,
+                "layers": config.resolved.layer_arns(),
+                "code_sha256_hex": &config.resolved.code.sha256_hex,
+            }),
+        };
+        let store = self.shared.store.clone();
+        let saved = tokio::task::spawn_blocking(move || store.put_function(&record)).await;
+        if !matches!(saved, Ok(Ok(()))) {
+            tracing::warn!(function = %name, "could not record the function in the state store");
+        }
         let created = match existing {
             Some((_, _, _, pool)) => {
                 pool.update(config.clone()).await;
@@ -289,6 +305,9 @@ impl Runtime {
         match removed {
             Some(d) => {
                 d.pool.shutdown().await;
+                let store = self.shared.store.clone();
+                let fname = name.to_string();
+                let _ = tokio::task::spawn_blocking(move || store.delete_function(&fname)).await;
                 true
             }
             None => false,
