@@ -388,10 +388,9 @@ pub(crate) fn zip_dir(src: &Path, out: &Path) -> Result<(), StoreError> {
         .system(zip::System::Unix);
     add_dir(&mut zw, src, Path::new(""), base, out)?;
     let inner = zw.finish().map_err(|e| zip_write_err(out, e))?;
-    let file = inner
+    inner
         .into_inner()
         .map_err(|e| io_err("write", out)(e.into_error()))?;
-    file.sync_all().map_err(io_err("sync", out))?;
     Ok(())
 }
 
@@ -401,6 +400,33 @@ fn zip_write_err(out: &Path, e: zip::result::ZipError) -> StoreError {
         other => io::Error::other(other.to_string()),
     };
     io_err("write zip", out)(source)
+}
+
+/// How much of a file [`looks_incompressible`] looks at.
+const SAMPLE_BYTES: usize = 64 * 1024;
+
+/// True for data that deflate would not shrink (already compressed, encrypted, random):
+/// such files are stored, because deflating them costs ~10 ms per MB for nothing. Judged
+/// by the byte entropy of the file's head, so the choice, like the zip, depends only on
+/// content.
+fn looks_incompressible(head: &[u8]) -> bool {
+    if head.len() < 4096 {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    for &b in head {
+        counts[usize::from(b)] += 1;
+    }
+    let n = head.len() as f64;
+    let bits: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum();
+    bits > 7.5
 }
 
 fn add_dir(
@@ -453,14 +479,25 @@ fn add_dir(
             add_dir(zw, root, &child_rel, base, out)?;
         } else if ft.is_file() {
             let len = meta.len();
+            let mut f = File::open(&path).map_err(io_err("open", &path))?;
+            let mut head = Vec::with_capacity(SAMPLE_BYTES);
+            (&mut f)
+                .take(SAMPLE_BYTES as u64)
+                .read_to_end(&mut head)
+                .map_err(io_err("read", &path))?;
+            let method = if looks_incompressible(&head) {
+                CompressionMethod::Stored
+            } else {
+                CompressionMethod::Deflated
+            };
             let opts = base
-                .compression_method(CompressionMethod::Deflated)
-                .compression_level(Some(1))
+                .compression_method(method)
+                .compression_level((method == CompressionMethod::Deflated).then_some(1))
                 .unix_permissions(mode)
                 .large_file(len >= u64::from(u32::MAX));
             zw.start_file(name, opts)
                 .map_err(|e| zip_write_err(out, e))?;
-            let mut f = File::open(&path).map_err(io_err("open", &path))?;
+            zw.write_all(&head).map_err(io_err("write zip", out))?;
             io::copy(&mut f, zw).map_err(io_err("read", &path))?;
         } else {
             tracing::warn!(path = %path.display(), "skipping a special file (fifo, socket or device)");
@@ -502,6 +539,27 @@ mod tests {
             sanitize("a\0b"),
             Err(StoreError::UnsupportedEntry { .. })
         ));
+    }
+
+    #[test]
+    fn incompressible_data_is_recognised() {
+        let text = "def handler(event, context):\n    return {'ok': True}\n".repeat(2000);
+        assert!(!looks_incompressible(text.as_bytes()));
+        assert!(!looks_incompressible(&[0u8; 65536]));
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let noise: Vec<u8> = (0..65536)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        assert!(looks_incompressible(&noise));
+        assert!(
+            !looks_incompressible(&noise[..1000]),
+            "small files are always deflated"
+        );
     }
 
     #[test]

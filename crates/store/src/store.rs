@@ -177,7 +177,6 @@ impl Store {
         let blob = work.path().join("blob.zip");
         let mut f = File::create(&blob).map_err(io_err("create", &blob))?;
         f.write_all(bytes).map_err(io_err("write", &blob))?;
-        f.sync_all().map_err(io_err("sync", &blob))?;
         self.import_blob(&work, &blob, digest, bytes.len() as u64, limits)
     }
 
@@ -265,6 +264,11 @@ impl Store {
         let tree_tmp = work.path().join("tree");
         let unzipped = archive::extract(blob, &tree_tmp, limits)?;
         fsutil::seal_below(&tree_tmp)?;
+        // The blob is the source of truth (a lost tree is re-extracted from it): make it
+        // durable before it gets its name. Trees are not synced file by file.
+        File::open(blob)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err("sync", blob))?;
         fs::set_permissions(blob, fs::Permissions::from_mode(0o444))
             .map_err(io_err("make read-only", blob))?;
         let a = self.artifact_at(hex, code, zip_size as i64, unzipped as i64);
@@ -412,6 +416,5 @@ fn copy_hashing(from: &Path, to: &Path) -> Result<([u8; 32], u64), StoreError> {
         dst.write_all(&buf[..n]).map_err(io_err("write", to))?;
         total += n as u64;
     }
-    dst.sync_all().map_err(io_err("sync", to))?;
     Ok((h.finalize().into(), total))
 }

@@ -24,15 +24,48 @@ fn sample_dir(root: &Path) {
     fs::create_dir_all(root.join("empty")).expect("mkdir");
 }
 
+/// Deterministic incompressible bytes (xorshift).
+fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}
+
 #[test]
 fn import_dir_is_deterministic() {
     let t = tempfile::tempdir().expect("tempdir");
     let src = t.path().join("src");
     sample_dir(&src);
+    write(&src.join("lib/noise.bin"), &noise(100_000), 0o644);
     let store = open(&t.path().join("state"));
     let limits = ExtractLimits::default();
 
     let first = store.import_dir(&src, &limits).expect("import");
+    // Incompressible files are stored, text is deflated.
+    let mut zip =
+        zip::ZipArchive::new(fs::File::open(&first.zip_path).expect("open")).expect("zip");
+    assert_eq!(
+        zip.by_name("lib/noise.bin").expect("entry").compression(),
+        zip::CompressionMethod::Stored
+    );
+    assert_eq!(
+        zip.by_name("python/pkg/util.py")
+            .expect("entry")
+            .compression(),
+        zip::CompressionMethod::Deflated
+    );
+    assert_eq!(
+        zip.by_name("python/pkg/util.py")
+            .expect("entry")
+            .last_modified(),
+        Some(zip::DateTime::DEFAULT)
+    );
     let tree_ino = fs::metadata(&first.tree).expect("stat").ino();
 
     // Same directory again: same artifact, and the tree is not extracted again.
@@ -55,6 +88,7 @@ fn import_dir_is_deterministic() {
 
     // A copy of the directory elsewhere, created in another order: same digest.
     let copy = t.path().join("copy");
+    write(&copy.join("lib/noise.bin"), &noise(100_000), 0o644);
     write(&copy.join("bin/tool"), b"#!/bin/sh\necho tool\n", 0o755);
     fs::create_dir_all(copy.join("empty")).expect("mkdir");
     write(
