@@ -4,6 +4,7 @@
 //! listeners on loopback, writes the ready file once everything is up, and shuts down
 //! gracefully. Logic that belongs to a concern lives in that concern's crate.
 
+mod apis; // HTTP APIs (ledge-gateway): one loopback listener per API
 pub mod layers;
 mod ready;
 mod reload;
@@ -62,6 +63,9 @@ pub struct UpOptions {
     pub parameter_overrides: BTreeMap<String, String>,
     /// Show function logs on stdout prefixed by the function's name.
     pub echo_logs: bool,
+    /// Also print each HTTP API access log line on stdout (they always go to
+    /// `logs/apis/<ApiId>.log` in the state dir).
+    pub access_log: bool,
     /// Reload when the template, code or layer content changes on disk.
     pub watch: bool,
     pub runtime: RuntimeOptions,
@@ -130,6 +134,9 @@ pub struct Platform {
     cancel: CancellationToken,
     warnings: Vec<String>,
     events: Option<tokio::sync::mpsc::Receiver<String>>,
+    /// HTTP APIs, for `HttpApis::redeploy` on reload.
+    #[allow(dead_code)]
+    http_apis: apis::HttpApis,
     _lock: StateLock,
 }
 
@@ -212,6 +219,17 @@ impl Platform {
                 cancel.clone(),
             )?);
         }
+        // --- HTTP APIs (apis.rs): served once the functions are deployed. ---
+        let mut http_apis = apis::start(
+            template.as_ref(),
+            runtime.clone(),
+            &state_dir,
+            opts.access_log,
+            &cancel,
+        )
+        .await?;
+        servers.append(&mut http_apis.handles);
+        // --- end HTTP APIs ---
         let port = opts.port_base.unwrap_or(0);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -240,7 +258,7 @@ impl Platform {
         });
 
         let aws_endpoint = format!("http://{aws_addr}");
-        let ready = ReadyFile::new(
+        let mut ready = ReadyFile::new(
             &aws_endpoint,
             &state_dir,
             functions
@@ -257,6 +275,7 @@ impl Platform {
                 })
                 .collect(),
         );
+        ready.apis = http_apis.entries.clone(); // HTTP APIs
         let ready_path = opts
             .ready_file
             .clone()
@@ -274,6 +293,7 @@ impl Platform {
             cancel,
             warnings,
             events: Some(events),
+            http_apis,
             _lock: lock,
         })
     }

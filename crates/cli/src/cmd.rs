@@ -144,6 +144,10 @@ struct UpArgs {
     /// Do not reload when the template, code or layers change on disk.
     #[arg(long)]
     no_watch: bool,
+    /// Print each HTTP API access log line on stdout too (always written to
+    /// logs/apis/ in the state dir).
+    #[arg(long)]
+    access_log: bool,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -256,6 +260,7 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
         parameter_overrides: a.parameter_overrides.into_iter().collect(),
         echo_logs: !a.quiet,
         watch: !a.no_watch,
+        access_log: a.access_log,
         runtime: a.runtime.options(),
     };
     let mut platform = ledge_app::Platform::start(opts).await?;
@@ -284,6 +289,14 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
                 "    {id:<width$}  curl -s -d '{{}}' {}\n",
                 f.invoke_url
             ));
+        }
+    }
+    if !ready.apis.is_empty() {
+        out.push_str("  HTTP APIs:\n");
+        let width = ready.apis.keys().map(String::len).max().unwrap_or(0);
+        for (id, api) in &ready.apis {
+            let url = api["url"].as_str().unwrap_or_default();
+            out.push_str(&format!("    {id:<width$}  {url}\n"));
         }
     }
     out.push_str(&format!(
