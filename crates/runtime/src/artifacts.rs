@@ -59,12 +59,9 @@ pub(crate) fn resolve(
                 ))
             }
         };
-        let Some((name, version)) = store.parse_layer_arn(&arn) else {
-            return Err(invalid(
-                spec,
-                format!("Layer version {arn} does not exist. (A layer version ARN looks like arn:aws:lambda:REGION:ACCOUNT:layer:NAME:N, in this ledge's region and account.)"),
-            ));
-        };
+        let (name, version) = store
+            .parse_layer_version_arn(&arn)
+            .map_err(|e| invalid(spec, e.to_string()))?;
         let found = if kept.contains(&arn) {
             store.layer_version_any(&name, version)
         } else {

@@ -35,7 +35,9 @@ impl Default for ExtractLimits {
     fn default() -> Self {
         ExtractLimits {
             max_unzipped_bytes: AWS_MAX_UNZIPPED_BYTES,
-            max_ratio: 200,
+            // Deflate tops out near 1032:1; only archives close to that are refused,
+            // so legitimate, very compressible data files still import.
+            max_ratio: 1000,
             max_entries: 100_000,
         }
     }
