@@ -258,3 +258,64 @@ fn sigterm_and_ctrl_c_leave_no_process_behind() {
         );
     }
 }
+
+#[test]
+fn logs_follow_streams_new_lines_and_port_base_picks_the_port() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let ready_path = state.path().join("ready.json");
+    let mut child = ledge()
+        .arg("up")
+        .arg(example())
+        .arg("--state-dir")
+        .arg(state.path())
+        .args(["--port-base", &port.to_string(), "--quiet"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let ready = wait_for(&ready_path, &mut child);
+    let running = Up { child, ready };
+    assert_eq!(running.ready["aws_endpoint"], format!("http://127.0.0.1:{port}"));
+
+    let mut follow = ledge()
+        .args(["logs", "HelloFunction", "--follow", "--state-dir"])
+        .arg(state.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn logs");
+    let url = running.ready["functions"]["HelloFunction"]["invoke_url"].as_str().expect("url").to_owned();
+    assert_eq!(post(&url, r#"{"name":"followed"}"#).0, 200);
+    let stdout = follow.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < Duration::from_secs(20) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            let done = line.starts_with("REPORT RequestId: ");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(seen.iter().any(|l| l == "greeting followed"), "{seen:?}");
+    assert!(seen.iter().any(|l| l.starts_with("REPORT RequestId: ")), "{seen:?}");
+    let _ = Command::new("true").status();
+}
