@@ -280,7 +280,10 @@ fn logs_follow_streams_new_lines_and_port_base_picks_the_port() {
         .expect("spawn");
     let ready = wait_for(&ready_path, &mut child);
     let running = Up { child, ready };
-    assert_eq!(running.ready["aws_endpoint"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(
+        running.ready["aws_endpoint"],
+        format!("http://127.0.0.1:{port}")
+    );
 
     let mut follow = ledge()
         .args(["logs", "HelloFunction", "--follow", "--state-dir"])
@@ -290,13 +293,19 @@ fn logs_follow_streams_new_lines_and_port_base_picks_the_port() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn logs");
-    let url = running.ready["functions"]["HelloFunction"]["invoke_url"].as_str().expect("url").to_owned();
+    let url = running.ready["functions"]["HelloFunction"]["invoke_url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
     assert_eq!(post(&url, r#"{"name":"followed"}"#).0, 200);
     let stdout = follow.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if tx.send(line).is_err() {
                 break;
             }
@@ -316,6 +325,9 @@ fn logs_follow_streams_new_lines_and_port_base_picks_the_port() {
     let _ = follow.kill();
     let _ = follow.wait();
     assert!(seen.iter().any(|l| l == "greeting followed"), "{seen:?}");
-    assert!(seen.iter().any(|l| l.starts_with("REPORT RequestId: ")), "{seen:?}");
+    assert!(
+        seen.iter().any(|l| l.starts_with("REPORT RequestId: ")),
+        "{seen:?}"
+    );
     let _ = Command::new("true").status();
 }

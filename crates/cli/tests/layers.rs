@@ -349,19 +349,37 @@ fn without_a_mount_namespace_layers_are_reached_through_search_paths() {
         ("lib/bin/tool", "#!/bin/sh\necho tool-ran\n"),
         ("src/app.py", "import dep, os, subprocess\n\ndef handler(e, c):\n    return {'value': dep.VALUE, 'file': dep.__file__, 'tool': subprocess.check_output(['tool']).decode().strip(), 'ld': os.environ['LD_LIBRARY_PATH']}\n"),
     ]);
-    std::fs::set_permissions(dir.path().join("lib/bin/tool"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(
+        dir.path().join("lib/bin/tool"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
     let t = template(
         dir.path(),
         "  Dep:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      ContentUri: lib/\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.11\n      Layers: [!Ref Dep]\n",
     );
-    let out = run(ledge().args(["invoke", "Fn", "--no-mount-ns", "--payload", "{}", "-t"]).arg(&t));
+    let out = run(ledge()
+        .args(["invoke", "Fn", "--no-mount-ns", "--payload", "{}", "-t"])
+        .arg(&t));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("layers: no mount namespace here"), "the fallback is announced once: {err}");
+    assert!(
+        err.contains("layers: no mount namespace here"),
+        "the fallback is announced once: {err}"
+    );
     let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).expect("json");
     assert_eq!(v["value"], "from layer");
     assert_eq!(v["tool"], "tool-ran", "a layer's bin/ is on PATH");
     let file = v["file"].as_str().expect("file");
-    assert!(!file.starts_with("/opt/") && file.ends_with("/python/dep.py"), "{file}");
-    assert!(v["ld"].as_str().expect("ld").contains(&file.replace("/python/dep.py", "/lib")), "{v}");
+    assert!(
+        !file.starts_with("/opt/") && file.ends_with("/python/dep.py"),
+        "{file}"
+    );
+    assert!(
+        v["ld"]
+            .as_str()
+            .expect("ld")
+            .contains(&file.replace("/python/dep.py", "/lib")),
+        "{v}"
+    );
 }
