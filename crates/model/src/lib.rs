@@ -9,6 +9,7 @@
 
 mod ids;
 mod invoke;
+pub mod limits;
 mod spec;
 
 pub use ids::{

@@ -8,10 +8,7 @@ use ledge_store::{Artifact, ExtractLimits, LayerVersion, Store};
 
 use crate::DeployError;
 
-/// Lambda's cap on layers per function.
-pub const MAX_LAYERS: usize = 5;
-/// Lambda's cap on a function's code plus layers, unzipped.
-pub const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
+pub use ledge_model::limits::{MAX_LAYERS, MAX_UNZIPPED_BYTES};
 
 /// A function's code and layers, ready to present at `/var/task` and `/opt`.
 #[derive(Debug, Clone)]

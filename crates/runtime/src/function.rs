@@ -95,27 +95,7 @@ pub(crate) struct FunctionConfig {
     pub(crate) runtime_version_arn: String,
 }
 
-/// Customer variables Lambda refuses to let a function set.
-pub const RESERVED_ENV_KEYS: &[&str] = &[
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-];
+pub use ledge_model::limits::RESERVED_ENV_KEYS;
 
 /// The reserved keys a customer environment uses, if any.
 pub fn reserved_keys_in(env: &BTreeMap<String, String>) -> Vec<String> {

@@ -118,29 +118,9 @@ const LAMBDA_LAYER_PROPS: &[&str] = &[
 /// Lambda's limits that the model's newtypes do not cover.
 const EPHEMERAL_MIN_MB: u32 = 512;
 const EPHEMERAL_MAX_MB: u32 = 10_240;
-const MAX_LAYERS: usize = 5;
+use ledge_model::limits::MAX_LAYERS;
 
-/// Variables Lambda sets itself and refuses in `Environment.Variables`.
-const RESERVED_ENV: &[&str] = &[
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-];
+use ledge_model::limits::RESERVED_ENV_KEYS as RESERVED_ENV;
 
 /// One resource being built: where it is, its merged property nodes and resolved values.
 pub(crate) struct Site<'a> {
