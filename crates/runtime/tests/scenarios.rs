@@ -405,11 +405,24 @@ async fn logs_have_lambdas_platform_lines_around_the_output() {
 async fn functions_and_their_code_digests_persist_in_the_store() {
     let h = harness();
     h.deploy(provided("Rec", fixture("provided/curl"))).await;
-    let rec = h.rt.store().function("Rec").expect("store").expect("recorded");
-    assert_eq!(rec.code_sha256.len(), 44, "base64 of a SHA-256, as CodeSha256");
-    let reopened = ledge_runtime::Store::open(h.dir.path(), "us-east-1", "123456789012").expect("open");
+    let rec =
+        h.rt.store()
+            .function("Rec")
+            .expect("store")
+            .expect("recorded");
     assert_eq!(
-        reopened.function("Rec").expect("store").expect("still there").code_sha256,
+        rec.code_sha256.len(),
+        44,
+        "base64 of a SHA-256, as CodeSha256"
+    );
+    let reopened =
+        ledge_runtime::Store::open(h.dir.path(), "us-east-1", "123456789012").expect("open");
+    assert_eq!(
+        reopened
+            .function("Rec")
+            .expect("store")
+            .expect("still there")
+            .code_sha256,
         rec.code_sha256
     );
     assert!(h.rt.remove(&name("Rec")).await);
