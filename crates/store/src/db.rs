@@ -49,10 +49,59 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
             data          TEXT NOT NULL
         );",
     ),
+    (
+        3,
+        // The Lambda control plane: published versions and aliases of functions, their
+        // asynchronous-invocation settings, the durable Event queue and its failures.
+        "CREATE TABLE function_versions (
+            function TEXT NOT NULL,
+            version  INTEGER NOT NULL,
+            data     TEXT NOT NULL,
+            PRIMARY KEY (function, version)
+        );
+        CREATE TABLE function_version_counters (
+            function     TEXT PRIMARY KEY,
+            last_version INTEGER NOT NULL
+        );
+        CREATE TABLE function_aliases (
+            function TEXT NOT NULL,
+            name     TEXT NOT NULL,
+            data     TEXT NOT NULL,
+            PRIMARY KEY (function, name)
+        );
+        CREATE TABLE event_invoke_configs (
+            function  TEXT NOT NULL,
+            qualifier TEXT NOT NULL,
+            data      TEXT NOT NULL,
+            PRIMARY KEY (function, qualifier)
+        );
+        CREATE TABLE async_events (
+            id              INTEGER PRIMARY KEY AUTOINCREMENT,
+            function        TEXT NOT NULL,
+            qualifier       TEXT,
+            request_id      TEXT NOT NULL,
+            payload         BLOB NOT NULL,
+            attempts        INTEGER NOT NULL DEFAULT 0,
+            throttles       INTEGER NOT NULL DEFAULT 0,
+            enqueued_ms     INTEGER NOT NULL,
+            next_attempt_ms INTEGER NOT NULL
+        );
+        CREATE INDEX async_events_due ON async_events (next_attempt_ms);
+        CREATE TABLE async_failures (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            function   TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            condition  TEXT NOT NULL,
+            created    TEXT NOT NULL,
+            record     TEXT NOT NULL,
+            note       TEXT
+        );
+        CREATE INDEX async_failures_function ON async_failures (function, id);",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub(crate) fn open(path: &Path) -> Result<(Connection, u32), StoreError> {
     let mut conn = Connection::open(path).map_err(db_err("open the database"))?;

@@ -1,7 +1,8 @@
 //! ledge's persistent state.
 //!
 //! This crate owns what survives a restart of `ledge up`: the SQLite database
-//! `<state_dir>/ledge.db` (functions, layers and their versions; later APIs, deployments,
+//! `<state_dir>/ledge.db` (functions with their versions, aliases and asynchronous-invocation
+//! settings, the durable `Event` queue, layers and their versions; later APIs, deployments,
 //! distributions, metrics) and the content-addressed artifacts under
 //! `<state_dir>/artifacts/`:
 //!
@@ -22,6 +23,7 @@
 //! needs (version numbering, ARNs); validation against AWS's enums stays with the caller.
 
 mod archive;
+mod control;
 mod db;
 mod error;
 mod fsutil;
@@ -30,6 +32,7 @@ mod layers;
 mod store;
 
 pub use archive::{ExtractLimits, AWS_MAX_UNZIPPED_BYTES, RATIO_CHECK_MIN_BYTES};
+pub use control::{AsyncEvent, AsyncFailure};
 pub use db::SCHEMA_VERSION;
 pub use error::StoreError;
 pub use functions::FunctionRecord;

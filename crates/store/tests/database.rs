@@ -81,8 +81,11 @@ fn v1_database_is_upgraded_once_and_keeps_its_data() {
     assert_eq!(applied_versions(t.path()), [1]);
 
     let store = open(t.path());
-    assert_eq!(store.schema_version(), 2);
-    assert_eq!(applied_versions(t.path()), [1, 2]);
+    assert_eq!(store.schema_version(), SCHEMA_VERSION);
+    assert_eq!(
+        applied_versions(t.path()),
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
+    );
     // v1 data survives, and v2's table works.
     let old = store.layer_version("old", 7).expect("get").expect("kept");
     assert_eq!(old.meta.description, "from v1");
@@ -100,8 +103,11 @@ fn v1_database_is_upgraded_once_and_keeps_its_data() {
 
     // Opening again applies nothing.
     let store = open(t.path());
-    assert_eq!(store.schema_version(), 2);
-    assert_eq!(applied_versions(t.path()), [1, 2]);
+    assert_eq!(store.schema_version(), SCHEMA_VERSION);
+    assert_eq!(
+        applied_versions(t.path()),
+        (1..=SCHEMA_VERSION).collect::<Vec<_>>()
+    );
     // The counter carried over from v1.
     let a = store
         .import_zip_bytes(
