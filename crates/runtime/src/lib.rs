@@ -10,6 +10,7 @@
 
 mod api;
 mod artifacts;
+mod control;
 mod env;
 mod function;
 pub mod logs;
@@ -19,7 +20,7 @@ pub mod protocol;
 pub mod python;
 mod serve;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -31,13 +32,17 @@ use ledge_sandbox::{Sandbox, SandboxOptions};
 use tokio::sync::Semaphore;
 
 pub use artifacts::{MAX_LAYERS, MAX_UNZIPPED_BYTES};
+pub use control::{
+    valid_alias_name, AliasInfo, ControlError, DeployOptions, FunctionInfo, LayerInfo, Origin,
+    VersionInfo, REVISION_MISMATCH,
+};
 pub use function::{reserved_keys_in, RESERVED_ENV_KEYS};
 pub use ledge_store::Store;
 pub use pool::PoolStats;
 
 use env::Invocation;
 use function::{FunctionConfig, Shared};
-use pool::PoolHandle;
+use pool::{Concurrency, PoolHandle};
 
 /// The managed Python runtime, shipped inside the binary.
 pub const PYTHON_BOOTSTRAP: &str = include_str!("../python/bootstrap.py");
@@ -112,15 +117,25 @@ pub struct DeployReport {
     pub changes: Vec<String>,
 }
 
-struct Deployed {
-    config: Arc<FunctionConfig>,
-    pool: PoolHandle,
+/// One function: its mutable `$LATEST`, its published versions and aliases, and the
+/// reserved concurrency they share.
+pub(crate) struct Deployed {
+    pub(crate) config: Arc<FunctionConfig>,
+    pub(crate) pool: PoolHandle,
+    pub(crate) meta: control::Meta,
+    pub(crate) versions: BTreeMap<u32, control::Published>,
+    pub(crate) aliases: BTreeMap<String, AliasInfo>,
+    pub(crate) concurrency: Arc<Concurrency>,
 }
 
 /// Runs functions as Lambda does. Cheap to share behind an `Arc`.
 pub struct Runtime {
-    shared: Arc<Shared>,
-    functions: RwLock<HashMap<FunctionName, Deployed>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) functions: RwLock<HashMap<FunctionName, Deployed>>,
+    /// Serialises control-plane changes (deploys, versions, aliases), so preconditions
+    /// such as `RevisionId` hold from check to write.
+    pub(crate) control: tokio::sync::Mutex<()>,
+    pub(crate) account_concurrency: u32,
 }
 
 impl Runtime {
@@ -183,6 +198,8 @@ impl Runtime {
         Ok(Self {
             shared: Arc::new(shared),
             functions: RwLock::new(HashMap::new()),
+            control: tokio::sync::Mutex::new(()),
+            account_concurrency: config.account_concurrency,
         })
     }
 
@@ -196,6 +213,14 @@ impl Runtime {
         &self.shared.store
     }
 
+    pub fn region(&self) -> &str {
+        &self.shared.region
+    }
+
+    pub fn account_id(&self) -> &str {
+        &self.shared.account_id
+    }
+
     /// What the sandbox can enforce on this machine.
     pub fn capabilities(&self) -> ledge_sandbox::Capabilities {
         self.shared.sandbox.capabilities().clone()
@@ -203,100 +228,21 @@ impl Runtime {
 
     /// Creates a function, or updates it: new environments get the new code and
     /// configuration, in-flight invocations finish on the old, and an unchanged spec
-    /// keeps its warm environments.
+    /// keeps its warm environments. This is how a template deploys its functions.
     pub async fn deploy(&self, spec: FunctionSpec) -> Result<DeployReport, DeployError> {
-        let existing = self.with_function(&spec.name, |d| {
-            (
-                d.config.spec.clone(),
-                d.config.resolved.code.sha256_hex.clone(),
-                d.config.resolved.layer_arns(),
-                d.pool.clone(),
-            )
-        });
-        let kept = existing
-            .as_ref()
-            .map(|(_, _, arns, _)| arns.clone())
-            .unwrap_or_default();
-        let shared = self.shared.clone();
-        let candidate = spec.clone();
-        let resolved = tokio::task::spawn_blocking(move || {
-            artifacts::resolve(&shared.store, &candidate, &kept)
-        })
-        .await
-        .map_err(|e| DeployError::Invalid {
-            function: spec.name.to_string(),
-            message: e.to_string(),
-        })??;
-        let mut changes = Vec::new();
-        if let Some((old, sha, arns, _)) = &existing {
-            if *sha != resolved.code.sha256_hex {
-                changes.push("code".to_owned());
-            }
-            if *arns != resolved.layer_arns() {
-                changes.push("layers".to_owned());
-            }
-            let mut same_config = old.clone();
-            same_config.layers = spec.layers.clone();
-            if same_config != spec {
-                changes.push("configuration".to_owned());
-            }
-            if changes.is_empty() {
-                return Ok(DeployReport::default());
-            }
-        }
-        let shared = self.shared.clone();
-        let (config, warnings) = tokio::task::spawn_blocking(move || {
-            FunctionConfig::build(spec, resolved, "$LATEST", &shared)
-        })
-        .await
-        .map_err(|e| DeployError::Invalid {
-            function: "?".into(),
-            message: e.to_string(),
-        })??;
-        let config = Arc::new(config);
-        let name = config.spec.name.clone();
-        let record = ledge_store::FunctionRecord {
-            name: name.to_string(),
-            code_sha256: config.resolved.code.code_sha256.clone(),
-            revision_id: uuid::Uuid::new_v4().to_string(),
-            last_modified: ledge_store::now_aws(),
-            data: serde_json::json!({
-                "spec": &config.spec,
-                "layers": config.resolved.layer_arns(),
-                "code_sha256_hex": &config.resolved.code.sha256_hex,
-            }),
-        };
-        let store = self.shared.store.clone();
-        let saved = tokio::task::spawn_blocking(move || store.put_function(&record)).await;
-        if !matches!(saved, Ok(Ok(()))) {
-            tracing::warn!(function = %name, "could not record the function in the state store");
-        }
-        let created = match existing {
-            Some((_, _, _, pool)) => {
-                pool.update(config.clone()).await;
-                if let Ok(mut map) = self.functions.write() {
-                    map.insert(name, Deployed { config, pool });
-                }
-                false
-            }
-            None => {
-                let pool = PoolHandle::spawn(config.clone(), self.shared.clone());
-                if let Ok(mut map) = self.functions.write() {
-                    map.insert(name, Deployed { config, pool });
-                }
-                true
-            }
-        };
-        Ok(DeployReport {
-            warnings,
-            changed: true,
-            created,
-            changes,
-        })
+        let name = spec.name.to_string();
+        self.deploy_with(spec, DeployOptions::template())
+            .await
+            .map_err(|e| DeployError::Invalid {
+                function: name,
+                message: e.message().to_owned(),
+            })
     }
 
-    /// Removes a function after its in-flight invocations finish.
+    /// Removes a function (with its versions and aliases) after its in-flight
+    /// invocations finish.
     pub async fn remove(&self, name: &FunctionName) -> bool {
+        let _guard = self.control.lock().await;
         let removed = self
             .functions
             .write()
@@ -304,17 +250,19 @@ impl Runtime {
             .and_then(|mut map| map.remove(name));
         match removed {
             Some(d) => {
-                d.pool.shutdown().await;
+                control::shutdown_all(&d).await;
                 let store = self.shared.store.clone();
                 let fname = name.to_string();
-                let _ = tokio::task::spawn_blocking(move || store.delete_function(&fname)).await;
+                let _ =
+                    tokio::task::spawn_blocking(move || store.delete_function_everything(&fname))
+                        .await;
                 true
             }
             None => false,
         }
     }
 
-    /// The deployed functions' specs, sorted by name.
+    /// The deployed functions' specs (`$LATEST`), sorted by name.
     pub fn functions(&self) -> Vec<FunctionSpec> {
         let mut v: Vec<FunctionSpec> = self
             .functions
@@ -341,26 +289,37 @@ impl Runtime {
             .map(|d| d.join(format!("{name}.log")))
     }
 
-    /// A snapshot of a function's environments.
+    /// A snapshot of a function's `$LATEST` environments.
     pub async fn stats(&self, name: &FunctionName) -> Option<PoolStats> {
         let pool = self.with_function(name, |d| d.pool.clone())?;
         Some(pool.stats().await)
     }
 
+    /// A snapshot of the environments of one published version.
+    pub async fn version_stats(&self, name: &FunctionName, version: u32) -> Option<PoolStats> {
+        let pool =
+            self.with_function(name, |d| d.versions.get(&version).map(|v| v.pool.clone()))??;
+        Some(pool.stats().await)
+    }
+
     /// Drains in-flight invocations, ends every environment and removes ledge's cgroups.
     pub async fn shutdown(&self) {
-        let pools: Vec<PoolHandle> = self
+        let all: Vec<Deployed> = self
             .functions
             .write()
-            .map(|mut m| m.drain().map(|(_, d)| d.pool).collect())
+            .map(|mut m| m.drain().map(|(_, d)| d).collect())
             .unwrap_or_default();
-        futures::future::join_all(pools.iter().map(|p| p.shutdown())).await;
+        futures::future::join_all(all.iter().map(control::shutdown_all)).await;
         // Give retiring environments' blocking drops a moment, then sweep what is left.
         let sandbox = self.shared.sandbox.clone();
         let _ = tokio::task::spawn_blocking(move || sandbox.cleanup()).await;
     }
 
-    fn with_function<T>(&self, name: &FunctionName, f: impl FnOnce(&Deployed) -> T) -> Option<T> {
+    pub(crate) fn with_function<T>(
+        &self,
+        name: &FunctionName,
+        f: impl FnOnce(&Deployed) -> T,
+    ) -> Option<T> {
         self.functions.read().ok()?.get(name).map(f)
     }
 }
@@ -368,17 +327,7 @@ impl Runtime {
 #[async_trait::async_trait]
 impl Invoke for Runtime {
     async fn invoke(&self, req: InvokeRequest) -> Result<InvokeResult, InvokeError> {
-        let qualifier = req.qualifier.as_deref().unwrap_or("$LATEST");
-        let found = self.with_function(&req.function, |d| (d.pool.clone(), d.config.arn.clone()));
-        let Some((pool, arn)) = found.filter(|_| qualifier == "$LATEST") else {
-            return Err(InvokeError::FunctionNotFound {
-                arn: format!("{}:{qualifier}", self.function_arn(&req.function)),
-            });
-        };
-        let invoked_arn = match req.qualifier.as_deref() {
-            Some(q) => format!("{arn}:{q}"),
-            None => arn,
-        };
+        let (pool, invoked_arn) = self.route(&req.function, req.qualifier.as_deref())?;
         let request_id = req
             .request_id
             .unwrap_or_else(RequestId::new_random)

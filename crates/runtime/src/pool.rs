@@ -5,6 +5,7 @@
 //! or starts a new one while the function's and ledge's concurrency allow, and otherwise
 //! answers `Throttled` at once, as Lambda does for synchronous calls.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,16 +49,68 @@ pub struct PoolStats {
     pub started: u64,
 }
 
+/// A function's reserved concurrency, shared by the pools of all its versions: Lambda
+/// caps the function, not each version. The limit changes at run time
+/// (`PutFunctionConcurrency`) without touching environments.
+#[derive(Debug)]
+pub(crate) struct Concurrency {
+    /// `u64::MAX` = no reservation (the account pool applies).
+    limit: AtomicU64,
+    busy: AtomicUsize,
+}
+
+impl Concurrency {
+    pub(crate) fn new(limit: Option<u32>) -> Self {
+        Self {
+            limit: AtomicU64::new(limit.map_or(u64::MAX, u64::from)),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> Option<u32> {
+        match self.limit.load(Ordering::Acquire) {
+            u64::MAX => None,
+            n => u32::try_from(n).ok(),
+        }
+    }
+
+    pub(crate) fn set_limit(&self, limit: Option<u32>) {
+        self.limit
+            .store(limit.map_or(u64::MAX, u64::from), Ordering::Release);
+    }
+
+    /// Takes one slot unless the function is at its reservation.
+    fn try_acquire(&self) -> bool {
+        let limit = self.limit.load(Ordering::Acquire);
+        self.busy
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                ((b as u64) < limit).then_some(b + 1)
+            })
+            .is_ok()
+    }
+
+    fn release(&self) {
+        let _ = self
+            .busy
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| b.checked_sub(1));
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct PoolHandle {
     tx: mpsc::Sender<PoolMsg>,
 }
 
 impl PoolHandle {
-    pub(crate) fn spawn(config: Arc<FunctionConfig>, shared: Arc<Shared>) -> Self {
+    pub(crate) fn spawn(
+        config: Arc<FunctionConfig>,
+        shared: Arc<Shared>,
+        concurrency: Arc<Concurrency>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(MAILBOX);
         let actor = Pool {
             config,
+            concurrency,
             generation: 0,
             shared,
             idle: Vec::new(),
@@ -119,6 +172,7 @@ fn throttled(request_id: String, reason: ThrottleReason) -> InvokeResult {
 
 struct Pool {
     config: Arc<FunctionConfig>,
+    concurrency: Arc<Concurrency>,
     generation: u64,
     shared: Arc<Shared>,
     idle: Vec<Environment>,
@@ -153,6 +207,7 @@ impl Pool {
                     generation,
                 } => {
                     self.busy -= 1;
+                    self.concurrency.release();
                     match env {
                         Some(env)
                             if generation == self.generation && self.shutting_down.is_none() =>
@@ -220,16 +275,15 @@ impl Pool {
             let _ = reply.send(Err(InvokeError::ShuttingDown));
             return;
         }
-        if let Some(limit) = self.config.spec.reserved_concurrency {
-            if self.busy >= limit as usize {
-                let _ = reply.send(Ok(throttled(
-                    inv.request_id,
-                    ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
-                )));
-                return;
-            }
+        if !self.concurrency.try_acquire() {
+            let _ = reply.send(Ok(throttled(
+                inv.request_id,
+                ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded,
+            )));
+            return;
         }
         let Ok(permit) = self.shared.global.clone().try_acquire_owned() else {
+            self.concurrency.release();
             let _ = reply.send(Ok(throttled(
                 inv.request_id,
                 ThrottleReason::ConcurrentInvocationLimitExceeded,
