@@ -6,6 +6,8 @@ set -euo pipefail
 need_apt=()
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 command -v setsid >/dev/null 2>&1 || need_apt+=(util-linux)
+# The cache crate's Redis store tests start their own redis-server on a free loopback port.
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 # The example app and the tests run Python 3.11 functions on Debian's interpreter.
 command -v python3.11 >/dev/null 2>&1 || [ -x /usr/bin/python3.11 ] || need_apt+=(python3)
 # pip installs the third-party runtime clients the compatibility tests use (awslambdaric).
