@@ -71,6 +71,10 @@ pub fn storable(entry: &CachedResponse) -> bool {
 
 const MAGIC: &[u8; 3] = b"LC1";
 
+/// The longest a store keeps an entry, whatever its TTL: a year (CloudFront's default
+/// maximum TTL; API Gateway's is 3600 s). Keeps timer arithmetic in moka and Redis sane.
+pub const MAX_STORE_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
 impl CachedResponse {
     /// A response stored at `stored_at`, fresh for `ttl`.
     pub fn new(
@@ -89,15 +93,16 @@ impl CachedResponse {
         }
     }
 
-    /// When the response stops being fresh.
-    pub fn expires_at(&self) -> SystemTime {
-        self.stored_at + self.ttl
+    /// When the response stops being fresh (`None`: beyond what `SystemTime` can hold,
+    /// i.e. never).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.stored_at.checked_add(self.ttl)
     }
 
-    /// Whether the response may be served at `now`: `stored_at <= now < stored_at + ttl`
-    /// (a clock that went backwards still serves it).
+    /// Whether the response may be served at `now`: `now < stored_at + ttl` (a clock that
+    /// went backwards still serves it).
     pub fn is_fresh(&self, now: SystemTime) -> bool {
-        now < self.expires_at()
+        self.expires_at().is_none_or(|expires| now < expires)
     }
 
     /// Time since it was stored (zero if `now` is earlier).
@@ -107,7 +112,15 @@ impl CachedResponse {
 
     /// How much TTL is left at `now` (zero once stale).
     pub fn remaining_ttl(&self, now: SystemTime) -> Duration {
-        self.expires_at().duration_since(now).unwrap_or_default()
+        match self.expires_at() {
+            Some(expires) => expires.duration_since(now).unwrap_or_default(),
+            None => Duration::MAX,
+        }
+    }
+
+    /// The TTL a store applies to its own copy: the entry's, at most [`MAX_STORE_TTL`].
+    pub(crate) fn store_ttl(&self) -> Duration {
+        self.ttl.min(MAX_STORE_TTL)
     }
 
     /// Approximate bytes the response occupies in memory (for the byte-weighted store).
@@ -248,6 +261,9 @@ mod tests {
         assert!(!r.is_fresh(r.stored_at + r.ttl));
         assert_eq!(r.age(r.stored_at - Duration::from_secs(5)), Duration::ZERO);
         assert_eq!(r.remaining_ttl(r.stored_at + r.ttl * 2), Duration::ZERO);
+        let forever = CachedResponse::new(200, vec![], Bytes::new(), r.stored_at, Duration::MAX);
+        assert!(forever.is_fresh(r.stored_at + Duration::from_secs(1 << 40)));
+        assert_eq!(forever.store_ttl(), MAX_STORE_TTL);
     }
 
     #[test]

@@ -34,7 +34,9 @@ mod store;
 pub use capacity::{ClusterSize, DEFAULT_MEMORY_CEILING_BYTES};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use coalesce::{Coalesced, Coalescer, CoalescerStats, FillRole, DEFAULT_COALESCE_WAIT};
-pub use entry::{not_storable_reason, storable, CachedResponse, NotStoredReason, MAX_ENTRY_BYTES};
+pub use entry::{
+    not_storable_reason, storable, CachedResponse, NotStoredReason, MAX_ENTRY_BYTES, MAX_STORE_TTL,
+};
 pub use error::CacheError;
 pub use fill::{get_or_fill, Lookup};
 pub use key::{CacheKey, CacheKeyBuilder};

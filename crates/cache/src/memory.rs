@@ -63,7 +63,7 @@ struct TtlExpiry;
 
 impl Expiry<CacheKey, Stored> for TtlExpiry {
     fn expire_after_create(&self, _: &CacheKey, value: &Stored, _: Instant) -> Option<Duration> {
-        Some(value.response.ttl)
+        Some(value.response.store_ttl())
     }
 
     fn expire_after_update(
@@ -73,7 +73,7 @@ impl Expiry<CacheKey, Stored> for TtlExpiry {
         _: Instant,
         _: Option<Duration>,
     ) -> Option<Duration> {
-        Some(value.response.ttl)
+        Some(value.response.store_ttl())
     }
 }
 

@@ -287,7 +287,7 @@ impl CacheStore for RedisStore {
         if !storable(&entry) || self.health.skipping() {
             return;
         }
-        let ttl_ms = u64::try_from(entry.ttl.as_nanos().div_ceil(1_000_000))
+        let ttl_ms = u64::try_from(entry.store_ttl().as_nanos().div_ceil(1_000_000))
             .unwrap_or(u64::MAX)
             .max(1);
         let prefix = self.stage_prefix(key.stage());
