@@ -1,0 +1,1004 @@
+//! The renderer: walks a compiled template against a [`Context`].
+//!
+//! Lists and maps live in a per-render arena ([`Heap`]) and values refer to them by index, so
+//! Java's reference semantics hold (`$a.put(…)` is seen through every alias) without
+//! reference counting, cycles cannot leak, and everything is freed when rendering ends.
+
+use crate::ast::*;
+use crate::error::RenderError;
+use crate::value::{write_java_double, write_json_string, Value};
+use crate::{Context, Limits, Overrides, Rendered, Template};
+use indexmap::IndexMap;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+pub(crate) type RResult<T> = Result<T, RenderError>;
+
+/// Deepest nesting of values that printing, JSON output and comparison will follow.
+pub(crate) const MAX_VALUE_DEPTH: u32 = 128;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(Arc<str>),
+    List(u32),
+    Map(u32),
+    /// A `Map.Entry` from `entrySet()`.
+    Entry(Rc<(Arc<str>, Val)>),
+    Input,
+    Util,
+    Foreach(u32),
+    /// A `#define` block, rendered where it is referenced.
+    Block(u32),
+}
+
+impl Val {
+    pub(crate) fn str(s: &str) -> Val {
+        Val::Str(Arc::from(s))
+    }
+    pub(crate) fn string(s: String) -> Val {
+        Val::Str(Arc::from(s))
+    }
+}
+
+pub(crate) struct ListObj {
+    pub(crate) items: Vec<Val>,
+    /// Parsed from JSON (`$input.path`, `$util.parseJson`): prints as JSON, where a list
+    /// built in the template prints like Java's `ArrayList` (`[a, b]`).
+    pub(crate) json: bool,
+}
+
+#[derive(Default)]
+pub(crate) struct Heap {
+    pub(crate) lists: Vec<ListObj>,
+    pub(crate) maps: Vec<IndexMap<Arc<str>, Val>>,
+}
+
+impl Heap {
+    pub(crate) fn list(&mut self, items: Vec<Val>, json: bool) -> Val {
+        self.lists.push(ListObj { items, json });
+        Val::List(self.lists.len() as u32 - 1)
+    }
+    pub(crate) fn map(&mut self, entries: IndexMap<Arc<str>, Val>) -> Val {
+        self.maps.push(entries);
+        Val::Map(self.maps.len() as u32 - 1)
+    }
+    pub(crate) fn import(&mut self, v: &Value) -> Val {
+        match v {
+            Value::Null => Val::Null,
+            Value::Bool(b) => Val::Bool(*b),
+            Value::Int(i) => Val::Int(*i),
+            Value::Float(f) => Val::Float(*f),
+            Value::String(s) => Val::str(s),
+            Value::List(l) => {
+                let items = l.iter().map(|v| self.import(v)).collect();
+                self.list(items, true)
+            }
+            Value::Map(m) => {
+                let entries = m
+                    .iter()
+                    .map(|(k, v)| (Arc::from(k.as_str()), self.import(v)))
+                    .collect();
+                self.map(entries)
+            }
+        }
+    }
+}
+
+/// What a block tells its enclosing directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Next,
+    Break,
+    Stop,
+}
+
+pub(crate) struct LoopState {
+    pub(crate) index: usize,
+    pub(crate) has_next: bool,
+    pub(crate) parent: Option<u32>,
+}
+
+pub(crate) struct Renderer<'t> {
+    pub(crate) tpl: &'t Template,
+    pub(crate) ctx: &'t Context,
+    pub(crate) limits: &'t Limits,
+    pub(crate) heap: Heap,
+    slots: Vec<Val>,
+    steps: u64,
+    call_depth: u32,
+    pub(crate) loops: Vec<LoopState>,
+    loop_stack: Vec<u32>,
+    /// The parsed body, once a template asked for it.
+    pub(crate) body: Option<Val>,
+    pub(crate) params_map: Option<Val>,
+    pub(crate) regex_cache: HashMap<String, Arc<crate::java_regex::JavaRegex>>,
+    overrides_set: HashSet<String>,
+    context_map: Option<u32>,
+}
+
+impl<'t> Renderer<'t> {
+    pub(crate) fn new(tpl: &'t Template, ctx: &'t Context, limits: &'t Limits) -> Self {
+        Renderer {
+            tpl,
+            ctx,
+            limits,
+            heap: Heap::default(),
+            slots: vec![Val::Null; tpl.slot_names.len()],
+            steps: 0,
+            call_depth: 0,
+            loops: Vec::new(),
+            loop_stack: Vec::new(),
+            body: None,
+            params_map: None,
+            regex_cache: HashMap::new(),
+            overrides_set: HashSet::new(),
+            context_map: None,
+        }
+    }
+
+    pub(crate) fn run(mut self) -> RResult<Rendered> {
+        self.setup();
+        let mut out = String::new();
+        self.render_block(&self.tpl.nodes, &mut out)?;
+        let overrides = self.read_overrides();
+        Ok(Rendered {
+            body: out,
+            overrides,
+        })
+    }
+
+    fn setup(&mut self) {
+        let tpl = self.tpl;
+        for (name, v) in &self.ctx.vars {
+            if let Some(&slot) = tpl.slots.get(name.as_str()) {
+                self.slots[slot as usize] = self.heap.import(v);
+            }
+        }
+        let sp = &tpl.special;
+        if let Some(s) = sp.input {
+            self.slots[s as usize] = Val::Input;
+        }
+        if let Some(s) = sp.util {
+            self.slots[s as usize] = Val::Util;
+        }
+        if let Some(s) = sp.stage_variables {
+            let entries = self
+                .ctx
+                .stage_variables
+                .iter()
+                .map(|(k, v)| (Arc::from(k.as_str()), Val::str(v)))
+                .collect();
+            self.slots[s as usize] = self.heap.map(entries);
+        }
+        if let Some(s) = sp.context {
+            let ctx_val = match &self.ctx.context {
+                m @ Value::Map(_) => self.heap.import(m),
+                _ => self.heap.map(IndexMap::new()),
+            };
+            let Val::Map(id) = ctx_val else {
+                unreachable!("invariant: a map imports as a map")
+            };
+            let mut req = IndexMap::new();
+            for k in ["header", "path", "querystring"] {
+                req.insert(Arc::from(k), self.heap.map(IndexMap::new()));
+            }
+            let req = self.heap.map(req);
+            let mut resp = IndexMap::new();
+            resp.insert(Arc::from("header"), self.heap.map(IndexMap::new()));
+            let resp = self.heap.map(resp);
+            let m = &mut self.heap.maps[id as usize];
+            m.insert(Arc::from("requestOverride"), req);
+            m.insert(Arc::from("responseOverride"), resp);
+            self.context_map = Some(id);
+            self.slots[s as usize] = ctx_val;
+        }
+    }
+
+    fn read_overrides(&mut self) -> Overrides {
+        let mut o = Overrides::default();
+        let Some(ctx) = self.context_map else {
+            return o;
+        };
+        let get = |heap: &Heap, map: u32, key: &str| -> Option<u32> {
+            match heap.maps[map as usize].get(key) {
+                Some(Val::Map(id)) => Some(*id),
+                _ => None,
+            }
+        };
+        let entries = |this: &mut Self, map: Option<u32>| -> Vec<(String, Val)> {
+            map.map(|m| {
+                this.heap.maps[m as usize]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        if let Some(req) = get(&self.heap, ctx, "requestOverride") {
+            for (kind, target) in [
+                ("header", &mut o.request.header),
+                ("path", &mut o.request.path),
+                ("querystring", &mut o.request.querystring),
+            ] {
+                let m = get(&self.heap, req, kind);
+                for (k, v) in entries(self, m) {
+                    let values = match v {
+                        Val::Null => continue,
+                        Val::List(id) => {
+                            let items = self.heap.lists[id as usize].items.clone();
+                            items.iter().map(|i| self.plain_string(i)).collect()
+                        }
+                        v => vec![self.plain_string(&v)],
+                    };
+                    target.insert(k, values);
+                }
+            }
+        }
+        if let Some(resp) = get(&self.heap, ctx, "responseOverride") {
+            let m = get(&self.heap, resp, "header");
+            for (k, v) in entries(self, m) {
+                if !matches!(v, Val::Null) {
+                    let s = self.plain_string(&v);
+                    o.response.header.insert(k, s);
+                }
+            }
+            o.response.status = match self.heap.maps[resp as usize].get("status") {
+                Some(Val::Int(i)) => Some(*i),
+                Some(Val::Str(s)) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            }
+            .filter(|s| (100..=599).contains(s))
+            .map(|s| s as u16);
+        }
+        o
+    }
+
+    /// The printed form of a value for override read-back (errors print as empty).
+    fn plain_string(&mut self, v: &Val) -> String {
+        self.display(v).unwrap_or_default()
+    }
+
+    // ---- budget ------------------------------------------------------------------------
+
+    pub(crate) fn tick(&mut self, n: u64) -> RResult<()> {
+        self.steps += n;
+        if self.steps > self.limits.max_steps {
+            return Err(RenderError::StepLimit {
+                limit: self.limits.max_steps,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_len(&self, len: usize) -> RResult<()> {
+        if len > self.limits.max_output_bytes {
+            return Err(RenderError::OutputTooLarge {
+                limit: self.limits.max_output_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    fn push(&self, out: &mut String, s: &str) -> RResult<()> {
+        self.check_len(out.len() + s.len())?;
+        out.push_str(s);
+        Ok(())
+    }
+
+    // ---- blocks ------------------------------------------------------------------------
+
+    pub(crate) fn render_block(&mut self, block: &'t [Node], out: &mut String) -> RResult<Flow> {
+        for node in block {
+            self.tick(1)?;
+            match node {
+                Node::Text(t) => self.push(out, t)?,
+                Node::Ref(r) => {
+                    let v = self.eval_ref(r)?;
+                    self.write_val(out, &v, r.pos)?;
+                }
+                Node::Set(s) => self.exec_set(s)?,
+                Node::If(n) => {
+                    let mut chosen = n.otherwise.as_deref();
+                    for (cond, body) in &n.branches {
+                        let c = self.eval(cond)?;
+                        if truthy(&c) {
+                            chosen = Some(body);
+                            break;
+                        }
+                    }
+                    if let Some(body) = chosen {
+                        let flow = self.render_block(body, out)?;
+                        if flow != Flow::Next {
+                            return Ok(flow);
+                        }
+                    }
+                }
+                Node::Foreach(f) => {
+                    if self.foreach(f, out)? == Flow::Stop {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                Node::Break => return Ok(Flow::Break),
+                Node::Stop => return Ok(Flow::Stop),
+                Node::Define { slot, body } => self.slots[*slot as usize] = Val::Block(*body),
+                Node::MacroCall(m) => {
+                    let flow = self.call_macro(m, out)?;
+                    if flow != Flow::Next {
+                        return Ok(flow);
+                    }
+                }
+            }
+        }
+        Ok(Flow::Next)
+    }
+
+    fn foreach(&mut self, f: &'t ForeachNode, out: &mut String) -> RResult<Flow> {
+        let coll = self.eval(&f.iter)?;
+        let items: Vec<Val> = match coll {
+            Val::List(id) => self.heap.lists[id as usize].items.clone(),
+            Val::Map(id) => self.heap.maps[id as usize].values().cloned().collect(),
+            _ => Vec::new(),
+        };
+        let sp = &self.tpl.special;
+        let saved_var = self.slots[f.var as usize].clone();
+        let saved_foreach = sp.foreach.map(|s| self.slots[s as usize].clone());
+        let saved_count = sp.velocity_count.map(|s| self.slots[s as usize].clone());
+        let state = self.loops.len() as u32;
+        self.loops.push(LoopState {
+            index: 0,
+            has_next: false,
+            parent: self.loop_stack.last().copied(),
+        });
+        self.loop_stack.push(state);
+        let mut flow = Flow::Next;
+        let len = items.len();
+        for (i, item) in items
+            .into_iter()
+            .take(self.limits.max_foreach_iterations)
+            .enumerate()
+        {
+            self.tick(1)?;
+            self.slots[f.var as usize] = item;
+            let st = &mut self.loops[state as usize];
+            st.index = i;
+            st.has_next = i + 1 < len;
+            if let Some(s) = sp.foreach {
+                self.slots[s as usize] = Val::Foreach(state);
+            }
+            if let Some(s) = sp.velocity_count {
+                self.slots[s as usize] = Val::Int(i as i64 + 1);
+            }
+            match self.render_block(&f.body, out)? {
+                Flow::Next => {}
+                Flow::Break => break,
+                Flow::Stop => {
+                    flow = Flow::Stop;
+                    break;
+                }
+            }
+        }
+        self.loop_stack.pop();
+        self.slots[f.var as usize] = saved_var;
+        if let (Some(s), Some(v)) = (sp.foreach, saved_foreach) {
+            self.slots[s as usize] = v;
+        }
+        if let (Some(s), Some(v)) = (sp.velocity_count, saved_count) {
+            self.slots[s as usize] = v;
+        }
+        Ok(flow)
+    }
+
+    fn enter_call(&mut self, pos: Pos) -> RResult<()> {
+        if self.call_depth >= self.limits.max_call_depth {
+            return Err(RenderError::RecursionLimit {
+                limit: self.limits.max_call_depth,
+                line: pos.line,
+                column: pos.col,
+            });
+        }
+        self.call_depth += 1;
+        Ok(())
+    }
+
+    fn call_macro(&mut self, m: &'t MacroCall, out: &mut String) -> RResult<Flow> {
+        let Some(def) = self.tpl.macros.get(&m.name) else {
+            self.push(out, &m.source)?;
+            return Ok(Flow::Next);
+        };
+        let mut args = Vec::with_capacity(m.args.len());
+        for a in &m.args {
+            args.push(self.eval(a)?);
+        }
+        self.enter_call(m.pos)?;
+        let mut saved = Vec::with_capacity(def.params.len());
+        for (i, &p) in def.params.iter().enumerate() {
+            let v = args.get(i).cloned().unwrap_or(Val::Null);
+            saved.push(std::mem::replace(&mut self.slots[p as usize], v));
+        }
+        let flow = self.render_block(&def.body, out);
+        for (&p, v) in def.params.iter().zip(saved) {
+            self.slots[p as usize] = v;
+        }
+        self.call_depth -= 1;
+        // `#break` inside a macro leaves the enclosing #foreach, as in Velocity 1.7.
+        flow
+    }
+
+    pub(crate) fn render_define(&mut self, id: u32, out: &mut String, pos: Pos) -> RResult<()> {
+        self.enter_call(pos)?;
+        let r = self.render_block(&self.tpl.defines[id as usize], out);
+        self.call_depth -= 1;
+        r.map(|_| ())
+    }
+
+    // ---- #set --------------------------------------------------------------------------
+
+    fn exec_set(&mut self, s: &'t SetNode) -> RResult<()> {
+        let v = self.eval(&s.value)?;
+        // Velocity 1.7 (directive.set.null.allowed = false): a null right side leaves the
+        // target unchanged.
+        if matches!(v, Val::Null) {
+            return Ok(());
+        }
+        let t = &s.target;
+        let Some((last, prefix)) = t.mods.split_last() else {
+            self.slots[t.root as usize] = v;
+            return Ok(());
+        };
+        if Some(t.root) == self.tpl.special.context {
+            self.check_override(t)?;
+        }
+        let mut cur = self.slots[t.root as usize].clone();
+        for m in prefix {
+            if matches!(cur, Val::Null) {
+                return Ok(());
+            }
+            cur = self.apply_modifier(cur, m, t.pos)?;
+        }
+        match (last, cur) {
+            (Modifier::Prop(name), Val::Map(id)) => {
+                self.heap.maps[id as usize].insert(Arc::from(&**name), v);
+            }
+            (Modifier::Index(e), target) => {
+                let k = self.eval(e)?;
+                match target {
+                    Val::Map(id) => {
+                        if let Some(key) = self.key_of(&k)? {
+                            self.heap.maps[id as usize].insert(key, v);
+                        }
+                    }
+                    Val::List(id) => {
+                        let len = self.heap.lists[id as usize].items.len();
+                        let i = self.list_index(&k, len, t.pos)?;
+                        self.heap.lists[id as usize].items[i] = v;
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// "Overrides are final": a second `#set` of the same override parameter is an error.
+    fn check_override(&mut self, t: &Reference) -> RResult<()> {
+        let mut parts = Vec::new();
+        for m in &t.mods {
+            match m {
+                Modifier::Prop(p) => parts.push(p.to_string()),
+                Modifier::Index(Expr::Str(s)) => parts.push(s.to_string()),
+                _ => return Ok(()),
+            }
+        }
+        let complete = match parts.first().map(String::as_str) {
+            Some("requestOverride") => parts.len() == 3,
+            Some("responseOverride") => {
+                (parts.len() == 2 && parts[1] == "status")
+                    || (parts.len() == 3 && parts[1] == "header")
+            }
+            _ => false,
+        };
+        if complete {
+            let key = parts.join(".");
+            if !self.overrides_set.insert(key.clone()) {
+                return Err(RenderError::OverrideSetTwice {
+                    parameter: format!("$context.{key}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    // ---- expressions -------------------------------------------------------------------
+
+    pub(crate) fn eval(&mut self, e: &'t Expr) -> RResult<Val> {
+        self.tick(1)?;
+        Ok(match e {
+            Expr::Bool(b) => Val::Bool(*b),
+            Expr::Int(i) => Val::Int(*i),
+            Expr::Float(f) => Val::Float(*f),
+            Expr::Str(s) => Val::Str(s.clone()),
+            Expr::Interp(block) => {
+                let mut s = String::new();
+                self.render_block(block, &mut s)?;
+                Val::string(s)
+            }
+            Expr::Ref(r) => self.eval_ref(r)?,
+            Expr::List(items) => {
+                let mut vals = Vec::with_capacity(items.len());
+                for i in items {
+                    vals.push(self.eval(i)?);
+                }
+                self.heap.list(vals, false)
+            }
+            Expr::Map(pairs) => {
+                let mut m = IndexMap::with_capacity(pairs.len());
+                for (k, v) in pairs {
+                    let k = self.eval(k)?;
+                    let v = self.eval(v)?;
+                    if let Some(key) = self.key_of(&k)? {
+                        m.insert(key, v);
+                    }
+                }
+                self.heap.map(m)
+            }
+            Expr::Range(r) => {
+                let (a, b) = (self.eval(&r.0)?, self.eval(&r.1)?);
+                match (as_int(&a), as_int(&b)) {
+                    (Some(a), Some(b)) => {
+                        let n = a.abs_diff(b).saturating_add(1);
+                        self.tick(n)?;
+                        let items: Vec<Val> = if a <= b {
+                            (a..=b).map(Val::Int).collect()
+                        } else {
+                            (b..=a).rev().map(Val::Int).collect()
+                        };
+                        self.heap.list(items, false)
+                    }
+                    _ => Val::Null,
+                }
+            }
+            Expr::Not(x) => {
+                let v = self.eval(x)?;
+                Val::Bool(!truthy(&v))
+            }
+            Expr::Neg(x) => match self.eval(x)? {
+                Val::Int(i) => i.checked_neg().map_or(Val::Float(-(i as f64)), Val::Int),
+                Val::Float(f) => Val::Float(-f),
+                _ => Val::Null,
+            },
+            Expr::Bin(op, lr) => {
+                let (l, r) = &**lr;
+                match op {
+                    BinOp::And => {
+                        let a = self.eval(l)?;
+                        if !truthy(&a) {
+                            return Ok(Val::Bool(false));
+                        }
+                        let b = self.eval(r)?;
+                        Val::Bool(truthy(&b))
+                    }
+                    BinOp::Or => {
+                        let a = self.eval(l)?;
+                        if truthy(&a) {
+                            return Ok(Val::Bool(true));
+                        }
+                        let b = self.eval(r)?;
+                        Val::Bool(truthy(&b))
+                    }
+                    _ => {
+                        let a = self.eval(l)?;
+                        let b = self.eval(r)?;
+                        self.binop(*op, a, b)?
+                    }
+                }
+            }
+        })
+    }
+
+    fn binop(&mut self, op: BinOp, a: Val, b: Val) -> RResult<Val> {
+        Ok(match op {
+            BinOp::Eq => Val::Bool(self.loose_eq(&a, &b)?),
+            BinOp::Ne => Val::Bool(!self.loose_eq(&a, &b)?),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let ord = match (num(&a), num(&b)) {
+                    (Some(x), Some(y)) => x.partial_cmp(&y),
+                    _ => None,
+                };
+                use std::cmp::Ordering::*;
+                Val::Bool(match (op, ord) {
+                    (_, None) => false,
+                    (BinOp::Lt, Some(o)) => o == Less,
+                    (BinOp::Le, Some(o)) => o != Greater,
+                    (BinOp::Gt, Some(o)) => o == Greater,
+                    (_, Some(o)) => o != Less,
+                })
+            }
+            BinOp::Add if matches!(a, Val::Str(_)) || matches!(b, Val::Str(_)) => {
+                let mut s = self.display(&a)?;
+                s.push_str(&self.display(&b)?);
+                self.check_len(s.len())?;
+                self.tick(s.len() as u64 / 256)?;
+                Val::string(s)
+            }
+            _ => arith(op, &a, &b),
+        })
+    }
+
+    // ---- references --------------------------------------------------------------------
+
+    pub(crate) fn eval_ref(&mut self, r: &'t Reference) -> RResult<Val> {
+        let mut cur = self.slots[r.root as usize].clone();
+        for m in &r.mods {
+            if matches!(cur, Val::Null) {
+                return Ok(Val::Null);
+            }
+            cur = self.apply_modifier(cur, m, r.pos)?;
+        }
+        Ok(cur)
+    }
+
+    fn apply_modifier(&mut self, cur: Val, m: &'t Modifier, pos: Pos) -> RResult<Val> {
+        match m {
+            Modifier::Prop(name) => self.get_prop(cur, name, pos),
+            Modifier::Method(mc) => {
+                let mut args = Vec::with_capacity(mc.args.len());
+                for a in &mc.args {
+                    args.push(self.eval(a)?);
+                }
+                self.tick(1)?;
+                self.call_method(cur, mc, args)
+            }
+            Modifier::Index(e) => {
+                let k = self.eval(e)?;
+                self.get_index(cur, &k, pos)
+            }
+        }
+    }
+
+    pub(crate) fn get_index(&mut self, cur: Val, k: &Val, pos: Pos) -> RResult<Val> {
+        Ok(match cur {
+            Val::List(id) => {
+                let len = self.heap.lists[id as usize].items.len();
+                let i = self.list_index(k, len, pos)?;
+                self.heap.lists[id as usize].items[i].clone()
+            }
+            Val::Map(id) => match self.key_of(k)? {
+                Some(key) => self.heap.maps[id as usize]
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or(Val::Null),
+                None => Val::Null,
+            },
+            _ => Val::Null,
+        })
+    }
+
+    /// Velocity 1.7 index semantics: negative indexes count from the end; out of range
+    /// throws.
+    fn list_index(&self, k: &Val, len: usize, pos: Pos) -> RResult<usize> {
+        let Some(i) = as_int(k) else {
+            return Err(method_err("[]", "index is not a number", pos));
+        };
+        let adj = if i < 0 { i + len as i64 } else { i };
+        if adj < 0 || adj >= len as i64 {
+            return Err(method_err(
+                "[]",
+                &format!("IndexOutOfBoundsException: Index: {i}, Size: {len}"),
+                pos,
+            ));
+        }
+        Ok(adj as usize)
+    }
+
+    /// Map keys are strings; other keys use their printed form. `None` for null.
+    pub(crate) fn key_of(&mut self, k: &Val) -> RResult<Option<Arc<str>>> {
+        Ok(match k {
+            Val::Null => None,
+            Val::Str(s) => Some(s.clone()),
+            v => Some(Arc::from(self.display(v)?)),
+        })
+    }
+
+    // ---- printing ----------------------------------------------------------------------
+
+    fn write_val(&mut self, out: &mut String, v: &Val, pos: Pos) -> RResult<()> {
+        match v {
+            Val::Null => Ok(()),
+            Val::Str(s) => self.push(out, s),
+            Val::Block(id) => self.render_define(*id, out, pos),
+            v => {
+                self.display_into(out, v, 0)?;
+                self.check_len(out.len())
+            }
+        }
+    }
+
+    /// Java `String.valueOf(v)` as API Gateway prints it.
+    pub(crate) fn display(&mut self, v: &Val) -> RResult<String> {
+        match v {
+            Val::Str(s) => Ok(s.to_string()),
+            Val::Null => Ok(String::new()),
+            v => {
+                let mut s = String::new();
+                self.display_into(&mut s, v, 0)?;
+                Ok(s)
+            }
+        }
+    }
+
+    fn display_into(&mut self, out: &mut String, v: &Val, depth: u32) -> RResult<()> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(RenderError::ValueTooDeep {
+                limit: MAX_VALUE_DEPTH,
+            });
+        }
+        self.tick(1)?;
+        self.check_len(out.len())?;
+        match v {
+            Val::Null => out.push_str(if depth == 0 { "" } else { "null" }),
+            Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Val::Int(i) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{i}");
+            }
+            Val::Float(f) => write_java_double(out, *f),
+            Val::Str(s) => out.push_str(s),
+            Val::List(id) if self.heap.lists[*id as usize].json => self.json_into(out, v, depth)?,
+            Val::List(id) => {
+                out.push('[');
+                let mut i = 0;
+                while let Some(item) = self.heap.lists[*id as usize].items.get(i).cloned() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.display_into(out, &item, depth + 1)?;
+                    i += 1;
+                }
+                out.push(']');
+            }
+            Val::Map(id) => {
+                out.push('{');
+                let mut i = 0;
+                while let Some((k, item)) = self.heap.maps[*id as usize]
+                    .get_index(i)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&k);
+                    out.push('=');
+                    self.display_into(out, &item, depth + 1)?;
+                    i += 1;
+                }
+                out.push('}');
+            }
+            Val::Entry(e) => {
+                out.push_str(&e.0);
+                out.push('=');
+                self.display_into(out, &e.1, depth + 1)?;
+            }
+            Val::Input | Val::Util | Val::Foreach(_) => {}
+            Val::Block(id) => self.render_define(*id, out, Pos::default())?,
+        }
+        Ok(())
+    }
+
+    /// Compact JSON, as `$input.json` and JSON-derived lists print.
+    pub(crate) fn json_into(&mut self, out: &mut String, v: &Val, depth: u32) -> RResult<()> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(RenderError::ValueTooDeep {
+                limit: MAX_VALUE_DEPTH,
+            });
+        }
+        self.tick(1)?;
+        self.check_len(out.len())?;
+        match v {
+            Val::Null | Val::Input | Val::Util | Val::Foreach(_) => out.push_str("null"),
+            Val::Bool(_) | Val::Int(_) | Val::Float(_) => self.display_into(out, v, depth)?,
+            Val::Str(s) => write_json_string(out, s),
+            Val::Block(_) => {
+                let s = self.display(v)?;
+                write_json_string(out, &s);
+            }
+            Val::List(id) => {
+                out.push('[');
+                let mut i = 0;
+                while let Some(item) = self.heap.lists[*id as usize].items.get(i).cloned() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    self.json_into(out, &item, depth + 1)?;
+                    i += 1;
+                }
+                out.push(']');
+            }
+            Val::Map(id) => {
+                out.push('{');
+                let mut i = 0;
+                while let Some((k, item)) = self.heap.maps[*id as usize]
+                    .get_index(i)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(out, &k);
+                    out.push(':');
+                    self.json_into(out, &item, depth + 1)?;
+                    i += 1;
+                }
+                out.push('}');
+            }
+            Val::Entry(e) => {
+                out.push('{');
+                write_json_string(out, &e.0);
+                out.push(':');
+                let item = e.1.clone();
+                self.json_into(out, &item, depth + 1)?;
+                out.push('}');
+            }
+        }
+        Ok(())
+    }
+
+    // ---- equality ----------------------------------------------------------------------
+
+    /// VTL `==`: numbers by value; same kinds by Java `equals`; otherwise by printed form,
+    /// where null prints as the empty string (so a missing `$input.path` equals `""`, as on
+    /// AWS).
+    pub(crate) fn loose_eq(&mut self, a: &Val, b: &Val) -> RResult<bool> {
+        if let (Some(x), Some(y)) = (num(a), num(b)) {
+            return Ok(x == y);
+        }
+        let same_kind = matches!(
+            (a, b),
+            (Val::Null, Val::Null)
+                | (Val::Bool(_), Val::Bool(_))
+                | (Val::Str(_), Val::Str(_))
+                | (Val::List(_), Val::List(_))
+                | (Val::Map(_), Val::Map(_))
+        );
+        if same_kind {
+            return self.java_eq(a, b, 0);
+        }
+        let (x, y) = (self.display(a)?, self.display(b)?);
+        Ok(x == y)
+    }
+
+    /// Java `a.equals(b)`: kinds must agree (an `Integer` never equals a `Double`).
+    pub(crate) fn java_eq(&mut self, a: &Val, b: &Val, depth: u32) -> RResult<bool> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(RenderError::ValueTooDeep {
+                limit: MAX_VALUE_DEPTH,
+            });
+        }
+        self.tick(1)?;
+        Ok(match (a, b) {
+            (Val::Null, Val::Null) => true,
+            (Val::Bool(x), Val::Bool(y)) => x == y,
+            (Val::Int(x), Val::Int(y)) => x == y,
+            (Val::Float(x), Val::Float(y)) => x == y,
+            (Val::Str(x), Val::Str(y)) => x == y,
+            (Val::List(x), Val::List(y)) => {
+                if x == y {
+                    return Ok(true);
+                }
+                let (xs, ys) = (
+                    self.heap.lists[*x as usize].items.clone(),
+                    self.heap.lists[*y as usize].items.clone(),
+                );
+                if xs.len() != ys.len() {
+                    return Ok(false);
+                }
+                for (p, q) in xs.iter().zip(&ys) {
+                    if !self.java_eq(p, q, depth + 1)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            (Val::Map(x), Val::Map(y)) => {
+                if x == y {
+                    return Ok(true);
+                }
+                let xs: Vec<_> = self.heap.maps[*x as usize]
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if xs.len() != self.heap.maps[*y as usize].len() {
+                    return Ok(false);
+                }
+                for (k, v) in xs {
+                    let Some(w) = self.heap.maps[*y as usize].get(&k).cloned() else {
+                        return Ok(false);
+                    };
+                    if !self.java_eq(&v, &w, depth + 1)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            (Val::Entry(x), Val::Entry(y)) => x.0 == y.0 && self.java_eq(&x.1, &y.1, depth + 1)?,
+            (Val::Block(_), Val::Block(_)) => {
+                let (x, y) = (self.display(a)?, self.display(b)?);
+                x == y
+            }
+            _ => false,
+        })
+    }
+}
+
+pub(crate) fn method_err(method: &str, message: &str, pos: Pos) -> RenderError {
+    RenderError::Method {
+        method: method.to_owned(),
+        message: message.to_owned(),
+        line: pos.line,
+        column: pos.col,
+    }
+}
+
+/// Velocity 1.7 truthiness: only null and `false` are false (an empty string is true).
+pub(crate) fn truthy(v: &Val) -> bool {
+    !matches!(v, Val::Null | Val::Bool(false))
+}
+
+pub(crate) fn num(v: &Val) -> Option<f64> {
+    match v {
+        Val::Int(i) => Some(*i as f64),
+        Val::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+pub(crate) fn as_int(v: &Val) -> Option<i64> {
+    match v {
+        Val::Int(i) => Some(*i),
+        Val::Float(f) if f.is_finite() => Some(*f as i64),
+        _ => None,
+    }
+}
+
+/// Java arithmetic: integer operations stay integral (division truncates, `%` keeps the
+/// dividend's sign); a float operand makes the result a double; overflow widens to a double
+/// (Velocity widens to `BigInteger`); division by zero and non-numbers give null.
+fn arith(op: BinOp, a: &Val, b: &Val) -> Val {
+    match (a, b) {
+        (Val::Int(x), Val::Int(y)) => {
+            let (x, y) = (*x, *y);
+            let r = match op {
+                BinOp::Add => x.checked_add(y),
+                BinOp::Sub => x.checked_sub(y),
+                BinOp::Mul => x.checked_mul(y),
+                BinOp::Div if y == 0 => return Val::Null,
+                BinOp::Div => x.checked_div(y),
+                BinOp::Mod if y == 0 => return Val::Null,
+                BinOp::Mod => x.checked_rem(y),
+                _ => return Val::Null,
+            };
+            match r {
+                Some(i) => Val::Int(i),
+                None => arith(op, &Val::Float(x as f64), &Val::Float(y as f64)),
+            }
+        }
+        _ => match (num(a), num(b)) {
+            (Some(x), Some(y)) => match op {
+                BinOp::Add => Val::Float(x + y),
+                BinOp::Sub => Val::Float(x - y),
+                BinOp::Mul => Val::Float(x * y),
+                BinOp::Div if y == 0.0 => Val::Null,
+                BinOp::Div => Val::Float(x / y),
+                BinOp::Mod if y == 0.0 => Val::Null,
+                BinOp::Mod => Val::Float(x % y),
+                _ => Val::Null,
+            },
+            _ => Val::Null,
+        },
+    }
+}
