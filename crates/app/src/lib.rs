@@ -9,6 +9,7 @@ pub mod layers;
 mod ready;
 mod reload;
 mod state;
+pub mod tune; // power tuning on the runtime, pricing from served metrics
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

@@ -12,6 +12,9 @@ use clap::{Args, Parser, Subcommand};
 use ledge_app::{AppError, ReadyFile, RuntimeOptions, UpOptions};
 use ledge_model::InvokeOutcome;
 
+#[path = "tune_cmd.rs"]
+mod tune_cmd; // `ledge tune`, `ledge price`
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ledge",
@@ -37,6 +40,12 @@ enum Command {
     /// Publish, list and delete layer versions in a state dir.
     #[command(subcommand)]
     Layer(LayerCommand),
+    // --- power tuning and pricing (tune_cmd.rs) ---
+    /// Run a function at several memory sizes under Lambda's CPU quota and recommend one.
+    Tune(Box<tune_cmd::TuneArgs>),
+    /// Price a month of usage: from flags, a scenario file, or what a ledge served.
+    Price(tune_cmd::PriceArgs),
+    // --- end power tuning and pricing ---
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,6 +212,8 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         Command::Invoke(a) => invoke(a).await,
         Command::Logs(a) => logs(a).await,
         Command::Layer(c) => layer(c).await,
+        Command::Tune(a) => tune_cmd::tune(*a).await,
+        Command::Price(a) => tune_cmd::price(a).await,
     };
     match result {
         Ok(code) => code,
