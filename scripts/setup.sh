@@ -10,6 +10,8 @@ command -v setsid >/dev/null 2>&1 || need_apt+=(util-linux)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need_apt+=(redis-server)
 # The example app and the tests run Python 3.11 functions on Debian's interpreter.
 command -v python3.11 >/dev/null 2>&1 || [ -x /usr/bin/python3.11 ] || need_apt+=(python3)
+# The tuning report is checked by rendering it in headless Chromium (crates/cli/tests/tune.rs).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # pip installs the third-party runtime clients the compatibility tests use (awslambdaric).
 if ! python3 -m pip --version >/dev/null 2>&1 && ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
   need_apt+=(python3-pip)

@@ -67,9 +67,11 @@ pub struct CpuStats {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArchPrices {
+    #[serde(rename = "x86_64")]
     pub x86_64: f64,
     pub arm64: f64,
     /// Per million invocations.
+    #[serde(rename = "x86_64PerMillion")]
     pub x86_64_per_million: f64,
     pub arm64_per_million: f64,
 }
