@@ -5,6 +5,7 @@
 //! gracefully. Logic that belongs to a concern lives in that concern's crate.
 
 mod apis; // HTTP APIs (ledge-gateway): one loopback listener per API
+mod lambda; // the Lambda API: options, async queue, template EventInvokeConfigs
 pub mod layers;
 mod ready;
 mod reload;
@@ -24,7 +25,8 @@ use ledge_runtime::{Runtime, RuntimeConfig};
 use ledge_template::{LoadOptions, Template};
 use tokio_util::sync::CancellationToken;
 
-pub use ledge_store::{LayerMeta, LayerVersion, Store};
+pub use lambda::LambdaOptions;
+pub use ledge_store::{LayerMeta, LayerVersion, Store, DB_FILE as STATE_DB_FILE};
 pub use ready::{FunctionEntry, ReadyFile};
 pub use state::StateLock;
 
@@ -70,6 +72,8 @@ pub struct UpOptions {
     /// Reload when the template, code or layer content changes on disk.
     pub watch: bool,
     pub runtime: RuntimeOptions,
+    /// The Lambda API: async retry pacing, SigV4 authentication.
+    pub lambda: LambdaOptions,
 }
 
 /// Why the platform could not start or act.
@@ -197,9 +201,13 @@ impl Platform {
             events_tx,
         ));
         let mut functions: BTreeMap<String, FunctionName> = BTreeMap::new();
+        // --- Lambda API: functions created through the API come back first. ---
+        warnings.extend(runtime.restore().await);
+        // --- end Lambda API ---
         if let Some(t) = &template {
             warnings.extend(t.warnings.iter().cloned());
             warnings.extend(live.apply(t).await?);
+            warnings.extend(lambda::apply_event_configs(&runtime, t)); // Lambda API
             for spec in &t.functions {
                 functions.insert(
                     spec.logical_id
@@ -210,6 +218,7 @@ impl Platform {
             }
         }
 
+        runtime.forget_undeployed().await; // Lambda API: drop records of vanished functions
         let cancel = CancellationToken::new();
         let mut servers = Vec::new();
         if let (Some(t), true) = (&template, opts.watch) {
@@ -238,12 +247,38 @@ impl Platform {
         let aws_addr: SocketAddr = listener
             .local_addr()
             .map_err(io("cannot read the listener's address"))?;
+        // --- Lambda API: the durable async queue runs until shutdown. ---
+        let auth = if opts.lambda.auth {
+            if opts.lambda.access_keys.is_empty() {
+                return Err(AppError::Usage(
+                    "--auth needs at least one access key (--access-key ID:SECRET)".into(),
+                ));
+            }
+            Some(Arc::new(ledge_lambda_api::AccessKeys::new(
+                opts.lambda.access_keys.clone(),
+            )))
+        } else {
+            None
+        };
+        let queue = ledge_lambda_api::AsyncQueue::new(
+            runtime.clone(),
+            runtime.clone(),
+            ledge_lambda_api::QueueConfig {
+                retry_base: opts.lambda.async_retry_base,
+                ..Default::default()
+            },
+        );
+        servers.push(queue.spawn(cancel.clone()));
         let api = ledge_lambda_api::LambdaApi {
             invoker: runtime.clone(),
+            runtime: runtime.clone(),
             aliases,
             region: ledge_model::DEFAULT_REGION.to_owned(),
             account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
+            queue,
+            auth,
         };
+        // --- end Lambda API ---
         let router = ledge_lambda_api::router(api);
         let shutdown = cancel.clone();
         let server = tokio::spawn(async move {
@@ -394,6 +429,11 @@ pub async fn invoke_once(
     let _ = std::fs::remove_dir_all(&scratch);
     let result = result.map_err(|e| AppError::Usage(e.to_string()))?;
     Ok((result, warnings))
+}
+
+/// Parses `ID:SECRET` for `--access-key`.
+pub fn lambda_access_key(s: &str) -> Result<(String, String), String> {
+    ledge_lambda_api::AccessKeys::parse_pair(s)
 }
 
 /// Opens the state store of a state dir (for commands that work without a running ledge).

@@ -46,6 +46,21 @@ enum Command {
     /// Price a month of usage: from flags, a scenario file, or what a ledge served.
     Price(tune_cmd::PriceArgs),
     // --- end power tuning and pricing ---
+    // --- Lambda API ---
+    /// Show a function's asynchronous invocations that failed for good (one JSON line
+    /// each: the record Lambda sends to an OnFailure destination).
+    Dlq(DlqArgs),
+    // --- end Lambda API ---
+}
+
+/// `ledge dlq` (Lambda API).
+#[derive(Debug, Args)]
+struct DlqArgs {
+    /// The function's name.
+    function: String,
+    /// The state dir of the ledge that ran it (default: .ledge).
+    #[arg(long, value_name = "DIR", default_value = ".ledge")]
+    state_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +174,35 @@ struct UpArgs {
     access_log: bool,
     #[command(flatten)]
     runtime: RuntimeArgs,
+    #[command(flatten)]
+    lambda: LambdaArgs,
+}
+
+/// The Lambda API's options (`ledge up`).
+#[derive(Debug, Args)]
+struct LambdaArgs {
+    /// Require AWS SigV4 signatures by one of the --access-key keys on the AWS endpoint.
+    #[arg(long)]
+    auth: bool,
+    /// An access key accepted with --auth, as ID:SECRET (repeatable; or LEDGE_ACCESS_KEYS,
+    /// comma-separated).
+    #[arg(long = "access-key", value_name = "ID:SECRET", env = "LEDGE_ACCESS_KEYS",
+          value_delimiter = ',', value_parser = ledge_app::lambda_access_key)]
+    access_keys: Vec<(String, String)>,
+    /// Milliseconds before the first retry of a failed asynchronous invocation (doubled
+    /// before the second). AWS waits one minute.
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    async_retry_base_ms: u64,
+}
+
+impl LambdaArgs {
+    fn options(&self) -> ledge_app::LambdaOptions {
+        ledge_app::LambdaOptions {
+            async_retry_base: Duration::from_millis(self.async_retry_base_ms),
+            auth: self.auth,
+            access_keys: self.access_keys.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +258,7 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         Command::Layer(c) => layer(c).await,
         Command::Tune(a) => tune_cmd::tune(*a).await,
         Command::Price(a) => tune_cmd::price(a).await,
+        Command::Dlq(a) => dlq(a).await, // Lambda API
     };
     match result {
         Ok(code) => code,
@@ -273,6 +318,7 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
         watch: !a.no_watch,
         access_log: a.access_log,
         runtime: a.runtime.options(),
+        lambda: a.lambda.options(),
     };
     let mut platform = ledge_app::Platform::start(opts).await?;
     if let Some(mut events) = platform.take_events() {
@@ -579,6 +625,33 @@ async fn layer(c: LayerCommand) -> anyhow::Result<ExitCode> {
                 println!("{name}:{version} does not exist (nothing to delete)");
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ledge dlq FUNCTION`: failed asynchronous invocations, one JSON line each.
+async fn dlq(a: DlqArgs) -> anyhow::Result<ExitCode> {
+    if !a.state_dir.join(ledge_app::STATE_DB_FILE).exists() {
+        return Err(usage(format!(
+            "{} holds no ledge state (run ledge up there first)",
+            a.state_dir.display()
+        )));
+    }
+    let store = ledge_app::open_store(&a.state_dir)?;
+    let function = a.function.clone();
+    let failures = tokio::task::spawn_blocking(move || store.async_failures(&function)).await??;
+    let mut out = std::io::stdout().lock();
+    for f in failures {
+        let line = serde_json::json!({
+            "id": f.id,
+            "function": f.function,
+            "requestId": f.request_id,
+            "condition": f.condition,
+            "recorded": f.created,
+            "note": f.note,
+            "record": f.record,
+        });
+        writeln!(out, "{line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -62,6 +62,54 @@ impl ApiError {
         }
     }
 
+    pub fn conflict(message: String) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            code: "ResourceConflictException",
+            message,
+            reason: None,
+        }
+    }
+
+    pub fn precondition(message: String) -> Self {
+        Self {
+            status: StatusCode::PRECONDITION_FAILED,
+            code: "PreconditionFailedException",
+            message,
+            reason: None,
+        }
+    }
+
+    /// Smithy-level validation failures AWS reports outside the operation's own errors
+    /// (e.g. a layer's compatible runtime outside the enum).
+    pub fn validation(message: String) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "ValidationException",
+            message,
+            reason: None,
+        }
+    }
+
+    /// SigV4 failures: `UnrecognizedClientException`, `InvalidSignatureException`, …
+    pub fn forbidden(code: &'static str, message: String) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code,
+            message,
+            reason: None,
+        }
+    }
+
+    pub fn unknown_operation(method: &str, path: &str) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "UnknownOperationException",
+            message: format!("ledge's Lambda API has no operation for {method} {path}"),
+            reason: None,
+        }
+    }
+
     pub fn service(message: String) -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,6 +133,29 @@ impl ApiError {
     }
 }
 
+impl From<ledge_runtime::ControlError> for ApiError {
+    fn from(e: ledge_runtime::ControlError) -> Self {
+        use ledge_runtime::ControlError as C;
+        match e {
+            C::NotFound(m) => Self::not_found(m),
+            C::Conflict(m) => Self::conflict(m),
+            C::Invalid(m) => Self::invalid_parameter(m),
+            C::Precondition(m) => Self::precondition(m),
+            C::Platform(m) => Self::service(m),
+        }
+    }
+}
+
+impl From<ledge_store::StoreError> for ApiError {
+    fn from(e: ledge_store::StoreError) -> Self {
+        if e.is_client_error() {
+            Self::invalid_parameter(e.to_string())
+        } else {
+            Self::service(e.to_string())
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = Response::new(self.body().into());
@@ -95,6 +166,9 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/json"),
         );
         h.insert(HDR_ERROR_TYPE, HeaderValue::from_static(self.code));
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            h.insert("retry-after", HeaderValue::from_static("1"));
+        }
         resp
     }
 }

@@ -7,23 +7,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use ledge_model::{FunctionName, InvokeError, InvokeOutcome, InvokeRequest};
+use ledge_model::{InvokeError, InvokeOutcome, InvokeRequest};
 use serde::Deserialize;
 
 use crate::errors::{ApiError, HDR_REQUEST_ID};
+use crate::protocol::{
+    HDR_CLIENT_CONTEXT, HDR_EXECUTED_VERSION, HDR_FUNCTION_ERROR, HDR_INVOCATION_TYPE,
+    HDR_LOG_RESULT, HDR_LOG_TYPE, MAX_ASYNC, MAX_SYNC,
+};
 use crate::LambdaApi;
-
-const HDR_INVOCATION_TYPE: &str = "x-amz-invocation-type";
-const HDR_LOG_TYPE: &str = "x-amz-log-type";
-const HDR_CLIENT_CONTEXT: &str = "x-amz-client-context";
-const HDR_FUNCTION_ERROR: &str = "x-amz-function-error";
-const HDR_LOG_RESULT: &str = "x-amz-log-result";
-const HDR_EXECUTED_VERSION: &str = "x-amz-executed-version";
-
-/// Synchronous payloads must be strictly smaller than this.
-const MAX_SYNC: usize = 6 * 1024 * 1024;
-/// Asynchronous payloads may be at most this.
-const MAX_ASYNC: usize = 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct InvokeQuery {
@@ -67,29 +59,7 @@ async fn run(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let not_found = |name: &str, q: &str| {
-        ApiError::not_found(format!(
-            "Function not found: arn:aws:lambda:{}:{}:function:{name}:{q}",
-            api.region, api.account_id
-        ))
-    };
-    let (name, derived) = parse_function_ref(function).ok_or_else(|| {
-        ApiError::invalid_parameter(format!("1 validation error detected: Value '{function}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"))
-    })?;
-    let qualifier = match (derived, query.qualifier) {
-        (Some(a), Some(b)) if a != b => return Err(ApiError::invalid_parameter(
-            "The derived qualifier from the function name does not match the specified qualifier."
-                .into(),
-        )),
-        (a, b) => a.or(b),
-    };
-    let alias = api.aliases.read().ok().and_then(|a| a.get(&name).cloned());
-    let fname = match alias {
-        Some(n) => n,
-        None => name
-            .parse::<FunctionName>()
-            .map_err(|_| not_found(&name, qualifier.as_deref().unwrap_or("$LATEST")))?,
-    };
+    let (fname, qualifier) = api.function_ref(function, query.qualifier.as_deref())?;
     let invocation_type = headers
         .get(HDR_INVOCATION_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -145,23 +115,27 @@ async fn run(
     match invocation_type {
         "RequestResponse" => {}
         "DryRun" => {
+            api.runtime
+                .version_info(&req.function, qualifier.as_deref())
+                .map_err(ApiError::from)?;
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
         "Event" => {
-            // Not yet durable: the queue with retries arrives with the Lambda API issue.
-            let invoker = api.invoker.clone();
-            req.tail_log = false;
-            let name = req.function.clone();
-            tokio::spawn(async move {
-                if let Err(e) = invoker.invoke(req).await {
-                    tracing::warn!(function = %name, error = %e, "asynchronous invocation failed");
-                }
-            });
+            // Durable before it is acknowledged: the queue runs it, retries it, and
+            // records it if it fails for good.
+            api.runtime
+                .version_info(&req.function, qualifier.as_deref())
+                .map_err(ApiError::from)?;
+            let request_id = ledge_model::RequestId::new_random().to_string();
+            api.queue
+                .enqueue(&req.function, qualifier.as_deref(), &request_id, &req.payload)
+                .await?;
             let mut resp = StatusCode::ACCEPTED.into_response();
-            resp.headers_mut().insert(
-                http::header::CONTENT_LENGTH,
-                HeaderValue::from_static("0"),
-            );
+            let h = resp.headers_mut();
+            h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            if let Ok(v) = HeaderValue::from_str(&request_id) {
+                h.insert(HDR_REQUEST_ID, v);
+            }
             return Ok(resp);
         }
         other => {

@@ -57,6 +57,9 @@ pub struct AsyncFailure {
     pub note: Option<String>,
 }
 
+/// `async_failures` as read: id, function, request id, condition, created, record, note.
+type FailureRow = (i64, String, String, String, String, String, Option<String>);
+
 const EVENT_COLUMNS: &str = "id, function, qualifier, request_id, payload, attempts, throttles, enqueued_ms, next_attempt_ms";
 
 fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AsyncEvent> {
@@ -450,7 +453,7 @@ impl Store {
 
     /// Recorded failures of `function`, oldest first.
     pub fn async_failures(&self, function: &str) -> Result<Vec<AsyncFailure>, StoreError> {
-        let rows: Vec<(i64, String, String, String, String, String, Option<String>)> = {
+        let rows: Vec<FailureRow> = {
             let conn = self.conn();
             let mut stmt = conn
                 .prepare_cached(
