@@ -576,8 +576,9 @@ impl Runtime {
         lines
     }
 
-    /// Forgets stored functions that are not deployed (template functions the template no
-    /// longer has). Returns their names.
+    /// Forgets stored template functions that are not deployed (the template no longer
+    /// has them). API functions are kept even when they could not be restored, so a
+    /// passing problem (a missing interpreter) never deletes them. Returns their names.
     pub async fn forget_undeployed(&self) -> Vec<String> {
         let store = self.shared.store.clone();
         let Ok(Ok(records)) = tokio::task::spawn_blocking(move || store.functions()).await else {
@@ -585,6 +586,9 @@ impl Runtime {
         };
         let mut gone = Vec::new();
         for rec in records {
+            if rec.data["origin"] == json!("api") {
+                continue;
+            }
             let deployed = rec
                 .name
                 .parse::<FunctionName>()
