@@ -29,7 +29,6 @@ impl HttpApis {
     /// whose new spec fails keeps its last good deployment; the errors are returned as
     /// lines to show. APIs added to or removed from the template need a restart (their
     /// listeners are bound at start).
-    #[allow(dead_code)] // called from the hot-reload path
     pub(crate) fn redeploy(&self, template: &Template) -> Vec<String> {
         let specs = match gw::from_template(template) {
             Ok(s) => s,

@@ -139,9 +139,6 @@ pub struct Platform {
     cancel: CancellationToken,
     warnings: Vec<String>,
     events: Option<tokio::sync::mpsc::Receiver<String>>,
-    /// HTTP APIs, for `HttpApis::redeploy` on reload.
-    #[allow(dead_code)]
-    http_apis: apis::HttpApis,
     _lock: StateLock,
 }
 
@@ -239,6 +236,12 @@ impl Platform {
         )
         .await?;
         servers.append(&mut http_apis.handles);
+        let http_apis = Arc::new(http_apis);
+        {
+            // autoDeploy: a reloaded template redeploys the HTTP APIs.
+            let apis = http_apis.clone();
+            live.on_reload(Box::new(move |t| apis.redeploy(t)));
+        }
         // --- end HTTP APIs ---
         let port = opts.port_base.unwrap_or(0);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -329,7 +332,6 @@ impl Platform {
             cancel,
             warnings,
             events: Some(events),
-            http_apis,
             _lock: lock,
         })
     }

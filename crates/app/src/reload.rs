@@ -28,7 +28,12 @@ pub(crate) struct Live {
     /// The specs last applied, by logical id, as written in the template.
     applied: Mutex<BTreeMap<String, FunctionSpec>>,
     events: mpsc::Sender<String>,
+    /// Run after each successful reload (e.g. redeploying HTTP APIs); lines are shown.
+    hooks: Mutex<Vec<ReloadHook>>,
 }
+
+/// Something to bring up to date with a reloaded template; returns lines to show.
+pub(crate) type ReloadHook = Box<dyn Fn(&Template) -> Vec<String> + Send + Sync>;
 
 impl Live {
     pub(crate) fn new(
@@ -45,6 +50,14 @@ impl Live {
             aliases,
             applied: Mutex::new(BTreeMap::new()),
             events,
+            hooks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds a hook run after every successful reload.
+    pub(crate) fn on_reload(&self, hook: ReloadHook) {
+        if let Ok(mut h) = self.hooks.lock() {
+            h.push(hook);
         }
     }
 
@@ -133,7 +146,12 @@ impl Live {
             }
         };
         match self.apply(&template).await {
-            Ok(lines) => {
+            Ok(mut lines) => {
+                if let Ok(hooks) = self.hooks.lock() {
+                    for hook in hooks.iter() {
+                        lines.extend(hook(&template));
+                    }
+                }
                 for l in lines {
                     self.say(format!("reload: {l}"));
                 }

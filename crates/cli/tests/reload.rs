@@ -82,3 +82,39 @@ fn editing_a_handler_reloads_it_and_a_warm_sibling_keeps_its_process() {
     assert_eq!(json("Edit")["answer"], "new");
     assert_eq!(json("Sibling")["pid"], sibling_pid);
 }
+
+#[test]
+fn a_changed_http_api_route_is_redeployed_while_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(
+        dir.path(),
+        &[(
+            "src/app.py",
+            "def handler(e, c):\n    return {'statusCode': 200, 'body': e['rawPath']}\n",
+        )],
+    );
+    let t = dir.path().join("template.yaml");
+    let body = |path: &str| {
+        format!(
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.11\n      Events:\n        Get:\n          Type: HttpApi\n          Properties:\n            Path: {path}\n            Method: GET\n"
+        )
+    };
+    std::fs::write(&t, body("/first")).expect("write");
+    let running = up(&t, &dir.path().join("state"));
+    let base = running.ready["apis"]["ServerlessHttpApi"]["url"]
+        .as_str()
+        .expect("api url")
+        .trim_end_matches('/')
+        .to_owned();
+    let get = |p: &str| {
+        let r = reqwest::blocking::get(format!("{base}{p}")).expect("get");
+        (r.status().as_u16(), r.text().expect("body"))
+    };
+    assert_eq!(get("/first"), (200, "/first".to_owned()));
+    std::fs::write(&t, body("/second")).expect("edit");
+    eventually(15, "the new route", || get("/second").0 == 200);
+    assert_eq!(
+        get("/first"),
+        (404, r#"{"message":"Not Found"}"#.to_owned())
+    );
+}

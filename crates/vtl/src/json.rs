@@ -5,7 +5,6 @@
 //! Filters (`[?(…)]`) and functions (`.length()`) are not supported and say so.
 
 use crate::render::{Heap, Val, MAX_VALUE_DEPTH};
-use indexmap::IndexMap;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use std::sync::Arc;
@@ -13,15 +12,24 @@ use std::sync::Arc;
 /// Parses JSON text into the arena; lists are marked as JSON-derived.
 pub(crate) fn parse_into(heap: &mut Heap, text: &str) -> Result<Val, String> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let v = Seed { heap }
-        .deserialize(&mut de)
-        .map_err(|e| e.to_string())?;
+    let mut keys = Keys::default();
+    let v = Seed {
+        heap,
+        keys: &mut keys,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(v)
 }
 
+/// Object keys seen so far in one document: arrays of objects repeat the same keys, which
+/// then share one allocation.
+type Keys = std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>;
+
 struct Seed<'h> {
     heap: &'h mut Heap,
+    keys: &'h mut Keys,
 }
 
 impl<'de> DeserializeSeed<'de> for Seed<'_> {
@@ -61,20 +69,51 @@ impl<'de> Visitor<'de> for Seed<'_> {
         let mut items = Vec::new();
         while let Some(v) = seq.next_element_seed(Seed {
             heap: &mut *self.heap,
+            keys: &mut *self.keys,
         })? {
             items.push(v);
         }
         Ok(self.heap.list(items, true))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
-        let mut entries = IndexMap::new();
-        while let Some(k) = map.next_key::<String>()? {
+        let mut entries = crate::render::VMap::default();
+        while let Some(k) = map.next_key_seed(KeySeed {
+            keys: &mut *self.keys,
+        })? {
             let v = map.next_value_seed(Seed {
                 heap: &mut *self.heap,
+                keys: &mut *self.keys,
             })?;
-            entries.insert(Arc::from(k), v);
+            entries.insert(k, v);
         }
         Ok(self.heap.map(entries))
+    }
+}
+
+/// Reads an object key straight into an `Arc<str>`, shared with earlier equal keys.
+struct KeySeed<'k> {
+    keys: &'k mut Keys,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Arc<str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Arc<str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Arc<str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Arc<str>, E> {
+        if let Some(k) = self.keys.get(s) {
+            return Ok(k.clone());
+        }
+        let k: Arc<str> = Arc::from(s);
+        self.keys.insert(k.clone());
+        Ok(k)
     }
 }
 

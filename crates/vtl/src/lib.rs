@@ -60,6 +60,7 @@ mod methods;
 mod parser;
 mod render;
 mod value;
+mod vmap;
 
 pub use error::{RenderError, SyntaxError, VtlError};
 pub use java_regex::JavaRegex;
@@ -78,6 +79,8 @@ pub struct Template {
     slots: HashMap<Box<str>, u32>,
     slot_names: Vec<Box<str>>,
     special: Specials,
+    src_len: usize,
+    keys: render::FixedKeys,
 }
 
 /// Slots of the variables the renderer provides, when the template uses them.
@@ -113,6 +116,8 @@ impl Template {
             slots: shared.slots,
             slot_names: shared.slot_names,
             special,
+            src_len: src.len(),
+            keys: render::FixedKeys::default(),
         })
     }
 

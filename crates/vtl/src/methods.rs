@@ -11,7 +11,6 @@ use crate::java_regex::JavaRegex;
 use crate::json::{self, Selected};
 use crate::render::{as_int, method_err, num, RResult, Renderer, Val};
 use base64::Engine as _;
-use indexmap::IndexMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -529,17 +528,19 @@ impl<'t> Renderer<'t> {
         let text = self.body_text();
         self.tick(text.len() as u64 / 64)?;
         let v = json::parse_into(&mut self.heap, text)
-            .map_err(|message| RenderError::InvalidJsonBody { message })?;
+            .map_err(|message| Box::new(RenderError::InvalidJsonBody { message }))?;
         self.body = Some(v.clone());
         Ok(v)
     }
 
     fn select(&mut self, path: &str, pos: Pos) -> RResult<Selected> {
-        let jerr = |message: String| RenderError::JsonPath {
-            path: path.to_owned(),
-            message,
-            line: pos.line,
-            column: pos.col,
+        let jerr = |message: String| -> Box<RenderError> {
+            Box::new(RenderError::JsonPath {
+                path: path.to_owned(),
+                message,
+                line: pos.line,
+                column: pos.col,
+            })
         };
         let p = json::parse_path(path).map_err(jerr)?;
         let root = self.parsed_body()?;
@@ -557,7 +558,7 @@ impl<'t> Renderer<'t> {
                 let Some(p) = self.str_arg(&args[0], name, pos)? else {
                     return Ok(None);
                 };
-                let mut out = String::new();
+                let mut out = String::with_capacity(self.ctx.body.len() + 2);
                 match self.select(&p, pos)? {
                     // AWS renders a missing definite path as a quoted empty string.
                     Selected::Missing => out.push_str("\"\""),
@@ -584,17 +585,18 @@ impl<'t> Renderer<'t> {
                     return Ok(Some(m.clone()));
                 }
                 let p = &self.ctx.params;
-                let mut all = IndexMap::new();
+                let mut all = crate::render::VMap::default();
+                let k = &self.tpl.keys;
                 for (kind, src) in [
-                    ("path", &p.path),
-                    ("querystring", &p.querystring),
-                    ("header", &p.header),
+                    (&k.path, &p.path),
+                    (&k.querystring, &p.querystring),
+                    (&k.header, &p.header),
                 ] {
                     let m = src
                         .iter()
                         .map(|(k, v)| (Arc::from(k.as_str()), Val::str(v)))
                         .collect();
-                    all.insert(Arc::from(kind), self.heap.map(m));
+                    all.insert(kind.clone(), self.heap.map(m));
                 }
                 let m = self.heap.map(all);
                 self.params_map = Some(m.clone());

@@ -6,14 +6,16 @@
 
 use crate::ast::*;
 use crate::error::RenderError;
-use crate::value::{write_java_double, write_json_string, Value};
+use crate::value::{write_int, write_java_double, write_json_string, Value};
 use crate::{Context, Limits, Overrides, Rendered, Template};
-use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-pub(crate) type RResult<T> = Result<T, RenderError>;
+/// Errors travel boxed inside the renderer so that results stay small.
+pub(crate) type RResult<T> = Result<T, Box<RenderError>>;
+
+pub(crate) use crate::vmap::VMap;
 
 /// Deepest nesting of values that printing, JSON output and comparison will follow.
 pub(crate) const MAX_VALUE_DEPTH: u32 = 128;
@@ -52,10 +54,18 @@ pub(crate) struct ListObj {
     pub(crate) json: bool,
 }
 
-#[derive(Default)]
 pub(crate) struct Heap {
     pub(crate) lists: Vec<ListObj>,
-    pub(crate) maps: Vec<IndexMap<Arc<str>, Val>>,
+    pub(crate) maps: Vec<VMap>,
+}
+
+impl Default for Heap {
+    fn default() -> Heap {
+        Heap {
+            lists: Vec::with_capacity(8),
+            maps: Vec::with_capacity(16),
+        }
+    }
 }
 
 impl Heap {
@@ -63,7 +73,7 @@ impl Heap {
         self.lists.push(ListObj { items, json });
         Val::List(self.lists.len() as u32 - 1)
     }
-    pub(crate) fn map(&mut self, entries: IndexMap<Arc<str>, Val>) -> Val {
+    pub(crate) fn map(&mut self, entries: VMap) -> Val {
         self.maps.push(entries);
         Val::Map(self.maps.len() as u32 - 1)
     }
@@ -85,6 +95,28 @@ impl Heap {
                     .collect();
                 self.map(entries)
             }
+        }
+    }
+}
+
+/// Map keys the renderer inserts on every render, allocated once per template.
+#[derive(Debug)]
+pub(crate) struct FixedKeys {
+    pub(crate) header: Arc<str>,
+    pub(crate) path: Arc<str>,
+    pub(crate) querystring: Arc<str>,
+    pub(crate) request_override: Arc<str>,
+    pub(crate) response_override: Arc<str>,
+}
+
+impl Default for FixedKeys {
+    fn default() -> FixedKeys {
+        FixedKeys {
+            header: Arc::from("header"),
+            path: Arc::from("path"),
+            querystring: Arc::from("querystring"),
+            request_override: Arc::from("requestOverride"),
+            response_override: Arc::from("responseOverride"),
         }
     }
 }
@@ -141,10 +173,11 @@ impl<'t> Renderer<'t> {
         }
     }
 
-    pub(crate) fn run(mut self) -> RResult<Rendered> {
+    pub(crate) fn run(mut self) -> Result<Rendered, RenderError> {
         self.setup();
-        let mut out = String::new();
-        self.render_block(&self.tpl.nodes, &mut out)?;
+        let mut out = String::with_capacity(self.tpl.src_len + self.ctx.body.len());
+        self.render_block(&self.tpl.nodes, &mut out)
+            .map_err(|e| *e)?;
         let overrides = self.read_overrides();
         Ok(Rendered {
             body: out,
@@ -178,23 +211,23 @@ impl<'t> Renderer<'t> {
         if let Some(s) = sp.context {
             let ctx_val = match &self.ctx.context {
                 m @ Value::Map(_) => self.heap.import(m),
-                _ => self.heap.map(IndexMap::new()),
+                _ => self.heap.map(VMap::default()),
             };
-            let Val::Map(id) = ctx_val else {
-                unreachable!("invariant: a map imports as a map")
-            };
-            let mut req = IndexMap::new();
-            for k in ["header", "path", "querystring"] {
-                req.insert(Arc::from(k), self.heap.map(IndexMap::new()));
+            if let Val::Map(id) = ctx_val {
+                let k = &self.tpl.keys;
+                let mut req = VMap::with_capacity(3);
+                for key in [&k.header, &k.path, &k.querystring] {
+                    req.insert(key.clone(), self.heap.map(VMap::default()));
+                }
+                let req = self.heap.map(req);
+                let mut resp = VMap::with_capacity(1);
+                resp.insert(k.header.clone(), self.heap.map(VMap::default()));
+                let resp = self.heap.map(resp);
+                let m = &mut self.heap.maps[id as usize];
+                m.insert(k.request_override.clone(), req);
+                m.insert(k.response_override.clone(), resp);
+                self.context_map = Some(id);
             }
-            let req = self.heap.map(req);
-            let mut resp = IndexMap::new();
-            resp.insert(Arc::from("header"), self.heap.map(IndexMap::new()));
-            let resp = self.heap.map(resp);
-            let m = &mut self.heap.maps[id as usize];
-            m.insert(Arc::from("requestOverride"), req);
-            m.insert(Arc::from("responseOverride"), resp);
-            self.context_map = Some(id);
             self.slots[s as usize] = ctx_val;
         }
     }
@@ -268,18 +301,18 @@ impl<'t> Renderer<'t> {
     pub(crate) fn tick(&mut self, n: u64) -> RResult<()> {
         self.steps += n;
         if self.steps > self.limits.max_steps {
-            return Err(RenderError::StepLimit {
+            return Err(Box::new(RenderError::StepLimit {
                 limit: self.limits.max_steps,
-            });
+            }));
         }
         Ok(())
     }
 
     pub(crate) fn check_len(&self, len: usize) -> RResult<()> {
         if len > self.limits.max_output_bytes {
-            return Err(RenderError::OutputTooLarge {
+            return Err(Box::new(RenderError::OutputTooLarge {
                 limit: self.limits.max_output_bytes,
-            });
+            }));
         }
         Ok(())
     }
@@ -395,11 +428,11 @@ impl<'t> Renderer<'t> {
 
     fn enter_call(&mut self, pos: Pos) -> RResult<()> {
         if self.call_depth >= self.limits.max_call_depth {
-            return Err(RenderError::RecursionLimit {
+            return Err(Box::new(RenderError::RecursionLimit {
                 limit: self.limits.max_call_depth,
                 line: pos.line,
                 column: pos.col,
-            });
+            }));
         }
         self.call_depth += 1;
         Ok(())
@@ -506,9 +539,9 @@ impl<'t> Renderer<'t> {
         if complete {
             let key = parts.join(".");
             if !self.overrides_set.insert(key.clone()) {
-                return Err(RenderError::OverrideSetTwice {
+                return Err(Box::new(RenderError::OverrideSetTwice {
                     parameter: format!("$context.{key}"),
-                });
+                }));
             }
         }
         Ok(())
@@ -537,7 +570,7 @@ impl<'t> Renderer<'t> {
                 self.heap.list(vals, false)
             }
             Expr::Map(pairs) => {
-                let mut m = IndexMap::with_capacity(pairs.len());
+                let mut m = VMap::with_capacity(pairs.len());
                 for (k, v) in pairs {
                     let k = self.eval(k)?;
                     let v = self.eval(v)?;
@@ -734,19 +767,16 @@ impl<'t> Renderer<'t> {
 
     fn display_into(&mut self, out: &mut String, v: &Val, depth: u32) -> RResult<()> {
         if depth > MAX_VALUE_DEPTH {
-            return Err(RenderError::ValueTooDeep {
+            return Err(Box::new(RenderError::ValueTooDeep {
                 limit: MAX_VALUE_DEPTH,
-            });
+            }));
         }
         self.tick(1)?;
         self.check_len(out.len())?;
         match v {
             Val::Null => out.push_str(if depth == 0 { "" } else { "null" }),
             Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Val::Int(i) => {
-                use std::fmt::Write;
-                let _ = write!(out, "{i}");
-            }
+            Val::Int(i) => write_int(out, *i),
             Val::Float(f) => write_java_double(out, *f),
             Val::Str(s) => out.push_str(s),
             Val::List(id) if self.heap.lists[*id as usize].json => self.json_into(out, v, depth)?,
@@ -792,10 +822,41 @@ impl<'t> Renderer<'t> {
 
     /// Compact JSON, as `$input.json` and JSON-derived lists print.
     pub(crate) fn json_into(&mut self, out: &mut String, v: &Val, depth: u32) -> RResult<()> {
+        // Fast path over a shared borrow of the arena; only `#define` blocks (which render,
+        // and so need `&mut self`) take the general path below.
+        let start = out.len();
+        let mut steps = 0;
+        let fast = write_json_fast(
+            &self.heap,
+            out,
+            v,
+            depth,
+            self.limits.max_output_bytes,
+            &mut steps,
+        );
+        self.tick(steps)?;
+        match fast {
+            Ok(()) => return Ok(()),
+            Err(FastStop::TooDeep) => {
+                return Err(Box::new(RenderError::ValueTooDeep {
+                    limit: MAX_VALUE_DEPTH,
+                }))
+            }
+            Err(FastStop::TooLong) => {
+                return Err(Box::new(RenderError::OutputTooLarge {
+                    limit: self.limits.max_output_bytes,
+                }))
+            }
+            Err(FastStop::Block) => out.truncate(start),
+        }
+        self.json_slow(out, v, depth)
+    }
+
+    fn json_slow(&mut self, out: &mut String, v: &Val, depth: u32) -> RResult<()> {
         if depth > MAX_VALUE_DEPTH {
-            return Err(RenderError::ValueTooDeep {
+            return Err(Box::new(RenderError::ValueTooDeep {
                 limit: MAX_VALUE_DEPTH,
-            });
+            }));
         }
         self.tick(1)?;
         self.check_len(out.len())?;
@@ -814,7 +875,7 @@ impl<'t> Renderer<'t> {
                     if i > 0 {
                         out.push(',');
                     }
-                    self.json_into(out, &item, depth + 1)?;
+                    self.json_slow(out, &item, depth + 1)?;
                     i += 1;
                 }
                 out.push(']');
@@ -831,7 +892,7 @@ impl<'t> Renderer<'t> {
                     }
                     write_json_string(out, &k);
                     out.push(':');
-                    self.json_into(out, &item, depth + 1)?;
+                    self.json_slow(out, &item, depth + 1)?;
                     i += 1;
                 }
                 out.push('}');
@@ -841,7 +902,7 @@ impl<'t> Renderer<'t> {
                 write_json_string(out, &e.0);
                 out.push(':');
                 let item = e.1.clone();
-                self.json_into(out, &item, depth + 1)?;
+                self.json_slow(out, &item, depth + 1)?;
                 out.push('}');
             }
         }
@@ -875,9 +936,9 @@ impl<'t> Renderer<'t> {
     /// Java `a.equals(b)`: kinds must agree (an `Integer` never equals a `Double`).
     pub(crate) fn java_eq(&mut self, a: &Val, b: &Val, depth: u32) -> RResult<bool> {
         if depth > MAX_VALUE_DEPTH {
-            return Err(RenderError::ValueTooDeep {
+            return Err(Box::new(RenderError::ValueTooDeep {
                 limit: MAX_VALUE_DEPTH,
-            });
+            }));
         }
         self.tick(1)?;
         Ok(match (a, b) {
@@ -935,13 +996,78 @@ impl<'t> Renderer<'t> {
     }
 }
 
-pub(crate) fn method_err(method: &str, message: &str, pos: Pos) -> RenderError {
-    RenderError::Method {
+pub(crate) enum FastStop {
+    Block,
+    TooDeep,
+    TooLong,
+}
+
+/// JSON without `&mut Renderer`: stops at a `#define` block for the caller to redo.
+fn write_json_fast(
+    heap: &Heap,
+    out: &mut String,
+    v: &Val,
+    depth: u32,
+    max_len: usize,
+    steps: &mut u64,
+) -> Result<(), FastStop> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(FastStop::TooDeep);
+    }
+    if out.len() > max_len {
+        return Err(FastStop::TooLong);
+    }
+    *steps += 1;
+    match v {
+        Val::Null | Val::Input | Val::Util | Val::Foreach(_) => out.push_str("null"),
+        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Val::Int(i) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{i}");
+        }
+        Val::Float(f) => write_java_double(out, *f),
+        Val::Str(s) => write_json_string(out, s),
+        Val::Block(_) => return Err(FastStop::Block),
+        Val::List(id) => {
+            out.push('[');
+            for (i, item) in heap.lists[*id as usize].items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_fast(heap, out, item, depth + 1, max_len, steps)?;
+            }
+            out.push(']');
+        }
+        Val::Map(id) => {
+            out.push('{');
+            for (i, (k, item)) in heap.maps[*id as usize].iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(out, k);
+                out.push(':');
+                write_json_fast(heap, out, item, depth + 1, max_len, steps)?;
+            }
+            out.push('}');
+        }
+        Val::Entry(e) => {
+            out.push('{');
+            write_json_string(out, &e.0);
+            out.push(':');
+            write_json_fast(heap, out, &e.1, depth + 1, max_len, steps)?;
+            out.push('}');
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn method_err(method: &str, message: &str, pos: Pos) -> Box<RenderError> {
+    Box::new(RenderError::Method {
         method: method.to_owned(),
         message: message.to_owned(),
         line: pos.line,
         column: pos.col,
-    }
+    })
 }
 
 /// Velocity 1.7 truthiness: only null and `false` are false (an empty string is true).

@@ -219,29 +219,54 @@ pub(crate) fn write_java_double(out: &mut String, f: f64) {
 /// `/` and non-ASCII characters stay as they are.
 pub(crate) fn write_json_string(out: &mut String, s: &str) {
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(off) = bytes[start..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+    {
+        let i = start + off;
         out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
-        } else {
-            out.push_str(esc);
+        match bytes[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            b => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(b >> 4) as usize] as char);
+                out.push(HEX[(b & 15) as usize] as char);
+            }
         }
         start = i + 1;
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// An integer in decimal, without going through `fmt`.
+pub(crate) fn write_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut p = buf.len();
+    loop {
+        p -= 1;
+        buf[p] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    for &b in &buf[p..] {
+        out.push(b as char);
+    }
 }
 
 impl std::ops::Index<&str> for Value {
@@ -278,6 +303,15 @@ mod tests {
         assert_eq!(jd(0.0), "0.0");
         assert_eq!(jd(f64::NAN), "NaN");
         assert_eq!(jd(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    #[test]
+    fn ints_print_in_decimal() {
+        for i in [0, 7, -7, 1234567890, i64::MIN, i64::MAX] {
+            let mut s = String::new();
+            write_int(&mut s, i);
+            assert_eq!(s, i.to_string());
+        }
     }
 
     #[test]
