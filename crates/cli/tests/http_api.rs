@@ -903,3 +903,57 @@ fn lambda_authorizer_cors_and_throttling_through_ledge_up() {
     let r = get("/limited", None);
     assert_eq!(r.text(), r#"{"message":"Too Many Requests"}"#);
 }
+
+// ---------------------------------------------------------------------------------------
+// autoDeploy: template changes redeploy while serving; a bad change keeps the last good
+// ---------------------------------------------------------------------------------------
+
+fn route_template(path: &str) -> String {
+    format!(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.11\n      CodeUri: src/\n      Handler: app.handler\n      Events:\n        Get: {{Type: HttpApi, Properties: {{Path: '{path}', Method: GET}}}}\n"
+    )
+}
+
+#[test]
+fn template_changes_redeploy_the_api_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "src/app.py",
+                "def handler(event, context):\n    return event['routeKey']\n",
+            ),
+            ("template.yaml", &route_template("/one")),
+        ],
+    );
+    let stderr_path = dir.path().join("stderr.txt");
+    let stderr = std::fs::File::create(&stderr_path).unwrap();
+    let up = up_with(
+        &dir.path().join("template.yaml"),
+        &dir.path().join("state"),
+        stderr,
+    );
+    let base = api_url(&up, "ServerlessHttpApi");
+    let c = client();
+    let status = |path: &str| send(c.get(format!("{base}{path}"))).status;
+    assert_eq!(status("/one"), 200);
+
+    std::fs::write(dir.path().join("template.yaml"), route_template("/two")).unwrap();
+    eventually(30, "the new route", || status("/two") == 200);
+    assert_eq!(
+        status("/one"),
+        404,
+        "the old route is gone with the old deployment"
+    );
+
+    // A route key AWS would refuse: the API keeps serving its last good deployment.
+    std::fs::write(dir.path().join("template.yaml"), route_template("no-slash")).unwrap();
+    eventually(30, "the refusal to be reported", || {
+        std::fs::read_to_string(&stderr_path).is_ok_and(|s| s.contains("not redeployed"))
+    });
+    assert_eq!(send(c.get(format!("{base}/two"))).text(), "GET /two");
+
+    std::fs::write(dir.path().join("template.yaml"), route_template("/three")).unwrap();
+    eventually(30, "recovery", || status("/three") == 200);
+}
