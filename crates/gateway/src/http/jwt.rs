@@ -438,6 +438,18 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn https_issuers_are_fetched_over_tls() {
+        // Port 9 on loopback refuses: the request must get as far as connecting, which a
+        // client built without TLS never does for an https URL.
+        let err = JwksCache::new()
+            .get_json("https://127.0.0.1:9/.well-known/openid-configuration")
+            .await
+            .expect_err("nothing listens there");
+        assert!(!err.contains("scheme"), "{err}");
+        assert!(err.contains("connect") || err.contains("error sending request"), "{err}");
+    }
+
     #[test]
     fn tokens_and_issuers() {
         assert_eq!(token_of("Bearer abc"), Some("abc"));
