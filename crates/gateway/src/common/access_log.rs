@@ -6,8 +6,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use tokio::sync::mpsc;
-
 use crate::GatewayError;
 
 /// The API Gateway console's default JSON access log format for HTTP APIs.
@@ -50,12 +48,17 @@ fn escape(v: &str) -> String {
 /// Where access log lines go.
 #[derive(Debug, Clone)]
 pub struct AccessLogSink {
-    tx: mpsc::Sender<String>,
+    tx: std::sync::mpsc::SyncSender<String>,
     path: PathBuf,
 }
 
+/// How long a written line may wait in the buffer before it reaches the file.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl AccessLogSink {
-    /// Opens (appending) `path` and starts the writer; `echo` also prints each line.
+    /// Opens (appending) `path` and starts the writer thread; `echo` also prints each line.
+    /// Lines are buffered and flushed within 100 ms, so a busy API does not pay a write
+    /// system call per request.
     pub fn open(path: &Path, echo: bool) -> Result<Self, GatewayError> {
         let err = |source| GatewayError::AccessLog {
             path: path.display().to_string(),
@@ -69,18 +72,30 @@ impl AccessLogSink {
             .append(true)
             .open(path)
             .map_err(err)?;
-        let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(QUEUE);
         std::thread::Builder::new()
             .name("ledge-access-log".into())
             .spawn(move || {
-                let mut file = std::io::BufWriter::new(file);
-                while let Some(line) = rx.blocking_recv() {
-                    let _ = writeln!(file, "{line}");
-                    if echo {
-                        println!("{line}");
-                    }
-                    if rx.is_empty() {
-                        let _ = file.flush();
+                use std::sync::mpsc::RecvTimeoutError;
+                let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
+                let mut out = std::io::stdout();
+                let mut dirty = false;
+                loop {
+                    match rx.recv_timeout(FLUSH_EVERY) {
+                        Ok(line) => {
+                            let _ = writeln!(file, "{line}");
+                            if echo {
+                                let _ = writeln!(out, "{line}");
+                            }
+                            dirty = true;
+                        }
+                        Err(RecvTimeoutError::Timeout) if dirty => {
+                            let _ = file.flush();
+                            let _ = out.flush();
+                            dirty = false;
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
                     }
                 }
                 let _ = file.flush();
