@@ -17,7 +17,7 @@
 //!   hasNext/first/last/parent`, `$velocityCount`), `#break`, `#stop`, `#define`, `#macro`
 //!   (arguments are evaluated once, at the call), `##` and `#* *#` comments,
 //!   `#[[unparsed]]#`, `\$` and `\#` escapes.
-//! - Whitespace: see [`parser`](crate#whitespace) below.
+//! - Whitespace: see [Whitespace](#whitespace) below.
 //! - `#set` with a null right side leaves the target unchanged (Velocity 1.7 default).
 //! - Truthiness: only null and `false` are false; an empty string is true.
 //! - Literals: `'single'` is verbatim, `"double"` interpolates; a doubled quote stands for
@@ -47,10 +47,17 @@
 //! a macro/`#define` depth limit, and depth limits for printing and comparing values that
 //! contain themselves. All of them end in a [`RenderError`].
 //!
-//! # Known gaps
-//! `#parse`, `#include`, `#evaluate` and `#@blockmacro` are not supported; JSONPath has no
-//! filters or functions; map keys are strings; numbers beyond `i64` are doubles; Java regex
-//! gaps are listed in [`JavaRegex`].
+//! # Known gaps and inferences
+//! Not supported: `#parse`, `#include`, `#evaluate`, `#@blockmacro`, JSONPath filters and
+//! functions, Java regex lookaround/backreferences/possessive quantifiers (see
+//! [`JavaRegex`]). Simplified: map keys are strings; integers beyond `i64` become doubles;
+//! macro arguments are passed by value (Velocity passes by name); `\$undefined` prints
+//! `$undefined` (Velocity 1.7 keeps the backslash when the reference is undefined);
+//! `split` returns a list (Java an array); `$input`/`$util` print as empty.
+//! Inferred, not AWS-verified: `escapeJavaScript` escaping `/` and non-ASCII (reference §7
+//! question 5), `$input.json` output being compact JSON with `/` unescaped, header names in
+//! `$input.params(name)` matching case-insensitively, a string status override (`"404"`)
+//! being accepted, "overrides are final" being enforced for `#set` only (not `.put`).
 
 mod ast;
 mod error;
