@@ -10,6 +10,8 @@
 #   hello c2   wrk -t1 -c2   GET /hello   ledge (2 warm environments) | serverless-offline
 #   jwt c8/c2  the same route behind a JWT authorizer (RS256, loopback JWKS), ledge only
 #   cold       first request after start (curl time_total), ledge | serverless-offline
+#   gateway c8 wrk -t2 -c8 against the gateway alone, its function answering in-process
+#              (crates/gateway/examples/gateway_only.rs): the gateway's own ceiling
 # Results: bench/results/http_api-<UTC date>.md (table + exact commands) and .jsonl (raw).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +32,12 @@ if ! command -v wrk >/dev/null; then
 fi
 command -v node >/dev/null || { echo "bench: node is required for serverless-offline" >&2; exit 1; }
 # NO_BUILD=1 uses the release binary as it is.
-[ -n "${NO_BUILD:-}" ] || cargo build --release -q -p ledge
+if [ -z "${NO_BUILD:-}" ]; then
+  cargo build --release -q -p ledge
+  cargo build --release -q -p ledge-gateway --example gateway_only
+fi
 LEDGE=$ROOT/target/release/ledge
+GATEWAY_ONLY=$ROOT/target/release/examples/gateway_only
 
 # serverless@3 + serverless-offline@13 in a scratch folder (npm, once).
 SLS=$SCRATCH/sls
@@ -202,6 +208,13 @@ for run in $(seq 1 "$RUNS"); do
     fi
     stop_server
   done
+  rm -f "$SCRATCH/gw.port"
+  "$GATEWAY_ONLY" "$SCRATCH/gw.port" >/dev/null 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 500); do [ -s "$SCRATCH/gw.port" ] && break; sleep 0.02; done
+  BASE=http://127.0.0.1:$(cat "$SCRATCH/gw.port")
+  run_wrk ledge "gateway c8" "$run" 2 8 /hello
+  stop_server
 done
 
 # --- report -----------------------------------------------------------------------------
@@ -216,7 +229,7 @@ out = [f"# HTTP API benchmark ({rev})", "",
        "`{\"statusCode\":200,\"body\":\"{\\\"ok\\\":true}\"}` on /usr/bin/python3.11 for both sides.", "",
        "| scenario | side | req/s median [min–max] | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|"]
 summary = {}
-for scen in ["hello c2", "hello c8", "jwt c2", "jwt c8"]:
+for scen in ["hello c2", "hello c8", "jwt c2", "jwt c8", "gateway c8"]:
     for side in ["ledge", "sls"]:
         rs = [r for r in rows if r["scenario"] == scen and r["side"] == side]
         if not rs: continue
