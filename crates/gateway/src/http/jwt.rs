@@ -171,10 +171,12 @@ struct Keys {
     fetched: Instant,
 }
 
-/// Signing keys per issuer, fetched on demand.
+/// Signing keys per issuer, fetched on demand. Lookups never wait for a fetch; fetches
+/// are one at a time, so a burst of tokens with a new `kid` fetches once.
 pub struct JwksCache {
     client: reqwest::Client,
-    issuers: Mutex<HashMap<String, Arc<Keys>>>,
+    issuers: std::sync::Mutex<HashMap<String, Arc<Keys>>>,
+    fetching: Mutex<()>,
 }
 
 impl Default for JwksCache {
@@ -192,7 +194,8 @@ impl JwksCache {
                 .redirect(reqwest::redirect::Policy::limited(3))
                 .build()
                 .unwrap_or_default(),
-            issuers: Mutex::new(HashMap::new()),
+            issuers: std::sync::Mutex::new(HashMap::new()),
+            fetching: Mutex::new(()),
         }
     }
 
@@ -234,25 +237,38 @@ impl JwksCache {
         Ok((data.claims, scopes))
     }
 
+    fn cached(&self, issuer: &str) -> Option<Arc<Keys>> {
+        self.issuers.lock().ok()?.get(issuer).cloned()
+    }
+
     async fn key(&self, issuer: &str, kid: &str, now: Instant) -> Result<DecodingKey, JwtFailure> {
-        // One fetch at a time per cache; the lock is held across the fetch on purpose so a
-        // burst of requests with a new kid fetches once.
-        let mut issuers = self.issuers.lock().await;
-        if let Some(keys) = issuers.get(issuer) {
-            let fresh = now.saturating_duration_since(keys.fetched) < limits::JWKS_TTL;
-            if fresh {
-                if let Some((_, k)) = keys.by_kid.get(kid) {
-                    return Ok(k.clone());
-                }
-            }
+        let fresh_key = |keys: &Keys| {
+            (now.saturating_duration_since(keys.fetched) < limits::JWKS_TTL)
+                .then(|| keys.by_kid.get(kid).map(|(_, k)| k.clone()))
+                .flatten()
+        };
+        if let Some(k) = self.cached(issuer).as_deref().and_then(fresh_key) {
+            return Ok(k);
+        }
+        let _one_fetch = self.fetching.lock().await;
+        // Another request fetched while this one waited: its answer stands, so a burst of
+        // tokens with the same unknown kid fetches once.
+        if let Some(keys) = self.cached(issuer).filter(|k| k.fetched >= now) {
+            return keys
+                .by_kid
+                .get(kid)
+                .map(|(_, k)| k.clone())
+                .ok_or(JwtFailure::Invalid(describe::KID));
         }
         match self.fetch(issuer).await {
             Ok(by_kid) => {
                 let keys = Arc::new(Keys {
                     by_kid,
-                    fetched: now,
+                    fetched: Instant::now().max(now),
                 });
-                issuers.insert(issuer.to_owned(), keys.clone());
+                if let Ok(mut m) = self.issuers.lock() {
+                    m.insert(issuer.to_owned(), keys.clone());
+                }
                 keys.by_kid
                     .get(kid)
                     .map(|(_, k)| k.clone())
@@ -261,10 +277,9 @@ impl JwksCache {
             Err(e) => {
                 tracing::warn!(issuer = %issuer, error = %e, "JWT authorizer: cannot fetch the issuer's keys");
                 // Keys we already had stay usable for kids they hold.
-                if let Some((_, k)) = issuers.get(issuer).and_then(|k| k.by_kid.get(kid)) {
-                    return Ok(k.clone());
-                }
-                Err(JwtFailure::Invalid(describe::KEYS))
+                self.cached(issuer)
+                    .and_then(|k| k.by_kid.get(kid).map(|(_, k)| k.clone()))
+                    .ok_or(JwtFailure::Invalid(describe::KEYS))
             }
         }
     }
@@ -447,7 +462,10 @@ mod tests {
             .await
             .expect_err("nothing listens there");
         assert!(!err.contains("scheme"), "{err}");
-        assert!(err.contains("connect") || err.contains("error sending request"), "{err}");
+        assert!(
+            err.contains("connect") || err.contains("error sending request"),
+            "{err}"
+        );
     }
 
     #[test]
