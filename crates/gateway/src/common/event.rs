@@ -1,10 +1,11 @@
-//! Lambda proxy events, payload formats 2.0 and 1.0 (reference §2.2, §2.3), built from
-//! one [`RequestFacts`]. Pure: the time and ids come in with the facts.
+//! What the gateway knows of a request ([`RequestFacts`]) and the payload format 1.0
+//! event built from it, in its HTTP API and REST flavours (reference §2.1, §2.2). Pure:
+//! the time and ids come in with the facts. The 2.0 event is `http::event::v2`.
 
 use bytes::Bytes;
 use serde_json::{json, Map, Value as J};
 
-use super::consts::{COOKIE, DEFAULT_STAGE, TEXT_CONTENT_TYPES};
+use crate::http::consts::{DEFAULT_STAGE, TEXT_CONTENT_TYPES};
 
 /// What the gateway knows of one request once its stage and route are chosen.
 #[derive(Debug, Clone)]
@@ -150,7 +151,7 @@ pub fn is_text(content_type: Option<&str>) -> bool {
 }
 
 /// `(body, isBase64Encoded)`: text bodies as UTF-8, everything else base64.
-fn body_value(f: &RequestFacts) -> (Option<String>, bool) {
+pub(crate) fn body_value(f: &RequestFacts) -> (Option<String>, bool) {
     use base64::Engine;
     if f.body.is_empty() {
         return (None, false);
@@ -164,7 +165,7 @@ fn body_value(f: &RequestFacts) -> (Option<String>, bool) {
     }
 }
 
-fn stage_variables(f: &RequestFacts) -> Option<J> {
+pub(crate) fn stage_variables(f: &RequestFacts) -> Option<J> {
     (!f.stage_variables.is_empty()).then(|| {
         J::Object(
             f.stage_variables
@@ -173,102 +174,6 @@ fn stage_variables(f: &RequestFacts) -> Option<J> {
                 .collect(),
         )
     })
-}
-
-/// The payload format 2.0 event.
-pub fn v2(f: &RequestFacts) -> J {
-    let mut headers = Map::new();
-    let mut cookies: Vec<J> = Vec::new();
-    for (k, v) in &f.headers {
-        if k == COOKIE {
-            cookies.extend(
-                v.split(';')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(|c| J::String(c.to_owned())),
-            );
-            continue;
-        }
-        match headers.get_mut(k) {
-            Some(J::String(prev)) => {
-                prev.push(',');
-                prev.push_str(v);
-            }
-            _ => {
-                headers.insert(k.clone(), J::String(v.clone()));
-            }
-        }
-    }
-    let mut query = Map::new();
-    for (k, v) in f.query_pairs() {
-        match query.get_mut(&k) {
-            Some(J::String(prev)) => {
-                prev.push(',');
-                prev.push_str(&v);
-            }
-            _ => {
-                query.insert(k, J::String(v));
-            }
-        }
-    }
-    let mut rc = json!({
-        "accountId": f.account_id,
-        "apiId": f.api_id,
-        "domainName": f.domain_name(),
-        "domainPrefix": f.domain_prefix(),
-        "http": {
-            "method": f.method,
-            "path": f.raw_path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": f.source_ip,
-            "userAgent": f.user_agent(),
-        },
-        "requestId": f.request_id,
-        "routeKey": f.route_key,
-        "stage": f.stage,
-        "time": f.clf_time(),
-        "timeEpoch": f.time_epoch_ms,
-    });
-    match &f.authorizer {
-        Authorization::None => {}
-        Authorization::Jwt { claims, scopes } => {
-            rc["authorizer"] = json!({"jwt": {"claims": claims, "scopes": scopes}});
-        }
-        Authorization::Lambda { context, .. } => {
-            rc["authorizer"] = json!({ "lambda": context });
-        }
-    }
-    let (body, b64) = body_value(f);
-    let mut e = json!({
-        "version": "2.0",
-        "routeKey": f.route_key,
-        "rawPath": f.raw_path,
-        "rawQueryString": f.raw_query,
-        "headers": headers,
-        "requestContext": rc,
-        "isBase64Encoded": b64,
-    });
-    if !cookies.is_empty() {
-        e["cookies"] = J::Array(cookies);
-    }
-    if !query.is_empty() {
-        e["queryStringParameters"] = J::Object(query);
-    }
-    if !f.path_params.is_empty() {
-        e["pathParameters"] = J::Object(
-            f.path_params
-                .iter()
-                .map(|(k, v)| (k.clone(), J::String(decode_path(v))))
-                .collect(),
-        );
-    }
-    if let Some(sv) = stage_variables(f) {
-        e["stageVariables"] = sv;
-    }
-    if let Some(b) = body {
-        e["body"] = J::String(b);
-    }
-    e
 }
 
 /// `content-type` → `Content-Type`: HTTP/1 servers hand ledge lower-case names, and 1.0
@@ -286,8 +191,40 @@ pub fn canonical_header_name(name: &str) -> String {
         .join("-")
 }
 
-/// The payload format 1.0 event (HTTP API flavour: `version`, `path` with the stage).
-pub fn v1(f: &RequestFacts) -> J {
+/// Which API a payload format 1.0 event is for: the two differ in a handful of keys
+/// (reference §2.1 against §2.2).
+#[derive(Debug, Clone, Copy)]
+pub enum V1Flavor<'a> {
+    /// HTTP API 1.0: `version: "1.0"`, `path` with the stage, the first value of a repeated
+    /// query key, decoded path values, `authorizer` always present, text-or-base64 bodies.
+    Http,
+    /// REST (`AWS_PROXY`): no `version`, `path` without the stage and
+    /// `requestContext.path` with it, the last value of a repeated query key, path values
+    /// as sent, `authorizer` only with an authorizer, base64 only for binary media types.
+    Rest(&'a RestContext),
+}
+
+/// What a REST event carries beyond [`RequestFacts`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestContext {
+    pub resource_id: String,
+    /// `/pets/{id}`.
+    pub resource_path: String,
+    /// `Mc7UVioPPHcEKPA=`-style; `requestId` is a UUID in REST APIs.
+    pub extended_request_id: String,
+    pub deployment_id: String,
+    /// `(value, id)` of the API key the request presented, when the method requires one.
+    pub api_key: Option<(String, String)>,
+    /// The request's `Content-Type` matches the API's `binaryMediaTypes`.
+    pub binary_body: bool,
+}
+
+/// The payload format 1.0 event, in the given flavour.
+pub fn v1_event(f: &RequestFacts, flavor: V1Flavor<'_>) -> J {
+    let rest = match flavor {
+        V1Flavor::Rest(r) => Some(r),
+        V1Flavor::Http => None,
+    };
     let mut headers = Map::new();
     let mut multi_headers: Map<String, J> = Map::new();
     for (k, v) in &f.headers {
@@ -303,10 +240,15 @@ pub fn v1(f: &RequestFacts) -> J {
     let mut query = Map::new();
     let mut multi_query: Map<String, J> = Map::new();
     for (k, v) in f.query_pairs() {
-        // AWS's documented 1.0 example keeps the first value of a repeated key.
-        query
-            .entry(k.clone())
-            .or_insert_with(|| J::String(v.clone()));
+        if rest.is_some() {
+            // REST: the last value of a repeated key wins (AWS-verified, §2.1).
+            query.insert(k.clone(), J::String(v.clone()));
+        } else {
+            // AWS's documented HTTP API 1.0 example keeps the first value.
+            query
+                .entry(k.clone())
+                .or_insert_with(|| J::String(v.clone()));
+        }
         match multi_query.get_mut(&k) {
             Some(J::Array(a)) => a.push(J::String(v)),
             _ => {
@@ -314,63 +256,135 @@ pub fn v1(f: &RequestFacts) -> J {
             }
         }
     }
-    let authorizer = match &f.authorizer {
-        Authorization::None => json!({"claims": null, "scopes": null}),
-        Authorization::Jwt { claims, scopes } => json!({"claims": claims, "scopes": scopes}),
-        Authorization::Lambda {
-            context,
-            principal_id,
-        } => {
-            let mut m = context.clone();
+    let authorizer = match (&f.authorizer, rest) {
+        (Authorization::None, Some(_)) => None,
+        (Authorization::None, None) => Some(json!({"claims": null, "scopes": null})),
+        (Authorization::Jwt { claims, scopes }, _) => {
+            Some(json!({"claims": claims, "scopes": scopes}))
+        }
+        (
+            Authorization::Lambda {
+                context,
+                principal_id,
+            },
+            _,
+        ) => {
+            let mut m = Map::new();
             if let Some(p) = principal_id {
                 m.insert("principalId".into(), J::String(p.clone()));
             }
+            for (k, v) in context {
+                // REST hands context values on as strings (`$context.authorizer.key`).
+                let v = match (v, rest) {
+                    (J::Number(_) | J::Bool(_), Some(_)) => J::String(v.to_string()),
+                    _ => v.clone(),
+                };
+                m.insert(k.clone(), v);
+            }
             m.insert("integrationLatency".into(), json!(0));
-            J::Object(m)
+            Some(J::Object(m))
         }
     };
-    let (body, b64) = body_value(f);
+    let (body, b64) = match rest {
+        Some(r) => rest_body_value(f, r.binary_body),
+        None => body_value(f),
+    };
     let nullable = |m: Map<String, J>| if m.is_empty() { J::Null } else { J::Object(m) };
-    json!({
-        "version": "1.0",
-        "resource": f.resource_path(),
+    let mut identity = json!({
+        "accessKey": null, "accountId": null, "caller": null,
+        "cognitoAuthenticationProvider": null, "cognitoAuthenticationType": null,
+        "cognitoIdentityId": null, "cognitoIdentityPoolId": null,
+        "principalOrgId": null, "sourceIp": f.source_ip, "user": null,
+        "userAgent": f.user_agent(), "userArn": null,
+    });
+    let mut rc = json!({
+        "accountId": f.account_id,
+        "apiId": f.api_id,
+        "domainName": f.domain_name(),
+        "domainPrefix": f.domain_prefix(),
+        "extendedRequestId": f.request_id,
+        "httpMethod": f.method,
         "path": f.raw_path,
+        "protocol": "HTTP/1.1",
+        "requestId": f.request_id,
+        "requestTime": f.clf_time(),
+        "requestTimeEpoch": f.time_epoch_ms,
+        "resourceId": f.route_key,
+        "resourcePath": f.resource_path(),
+        "stage": f.stage,
+    });
+    if let Some(r) = rest {
+        rc["extendedRequestId"] = json!(r.extended_request_id);
+        rc["resourceId"] = json!(r.resource_id);
+        rc["resourcePath"] = json!(r.resource_path);
+        rc["deploymentId"] = json!(r.deployment_id);
+        if let Some((key, id)) = &r.api_key {
+            identity["apiKey"] = json!(key);
+            identity["apiKeyId"] = json!(id);
+        }
+    }
+    rc["identity"] = identity;
+    if let Some(a) = authorizer {
+        rc["authorizer"] = a;
+    }
+    let path_params = if f.path_params.is_empty() {
+        J::Null
+    } else {
+        J::Object(
+            f.path_params
+                .iter()
+                .map(|(k, v)| {
+                    // REST passes path values as sent; HTTP APIs decode them.
+                    let v = if rest.is_some() {
+                        v.clone()
+                    } else {
+                        decode_path(v)
+                    };
+                    (k.clone(), J::String(v))
+                })
+                .collect(),
+        )
+    };
+    let mut e = json!({
+        "resource": rest.map(|r| r.resource_path.clone()).unwrap_or_else(|| f.resource_path()),
+        "path": if rest.is_some() { &f.stage_path } else { &f.raw_path },
         "httpMethod": f.method,
         "headers": headers,
         "multiValueHeaders": multi_headers,
         "queryStringParameters": nullable(query),
         "multiValueQueryStringParameters": nullable(multi_query),
-        "requestContext": {
-            "accountId": f.account_id,
-            "apiId": f.api_id,
-            "authorizer": authorizer,
-            "domainName": f.domain_name(),
-            "domainPrefix": f.domain_prefix(),
-            "extendedRequestId": f.request_id,
-            "httpMethod": f.method,
-            "identity": {
-                "accessKey": null, "accountId": null, "caller": null,
-                "cognitoAuthenticationProvider": null, "cognitoAuthenticationType": null,
-                "cognitoIdentityId": null, "cognitoIdentityPoolId": null,
-                "principalOrgId": null, "sourceIp": f.source_ip, "user": null,
-                "userAgent": f.user_agent(), "userArn": null,
-            },
-            "path": f.raw_path,
-            "protocol": "HTTP/1.1",
-            "requestId": f.request_id,
-            "requestTime": f.clf_time(),
-            "requestTimeEpoch": f.time_epoch_ms,
-            "resourceId": f.route_key,
-            "resourcePath": f.resource_path(),
-            "stage": f.stage,
-        },
-        "pathParameters": if f.path_params.is_empty() { J::Null } else {
-            J::Object(f.path_params.iter().map(|(k, v)| (k.clone(), J::String(decode_path(v)))).collect())
-        },
+        "requestContext": rc,
+        "pathParameters": path_params,
         "stageVariables": stage_variables(f).unwrap_or(J::Null),
         "body": body.map(J::String).unwrap_or(J::Null),
         "isBase64Encoded": b64,
-    })
+    });
+    if rest.is_none() {
+        e["version"] = json!("1.0");
+    }
+    e
+}
+
+/// The HTTP API payload format 1.0 event.
+pub fn v1(f: &RequestFacts) -> J {
+    v1_event(f, V1Flavor::Http)
+}
+
+/// REST bodies: base64 only when the content type is one of the API's binary media types,
+/// otherwise the bytes as (lossy) UTF-8 text.
+fn rest_body_value(f: &RequestFacts, binary: bool) -> (Option<String>, bool) {
+    use base64::Engine;
+    if f.body.is_empty() {
+        return (None, false);
+    }
+    if binary {
+        (
+            Some(base64::engine::general_purpose::STANDARD.encode(&f.body)),
+            true,
+        )
+    } else {
+        (Some(String::from_utf8_lossy(&f.body).into_owned()), false)
+    }
 }
 
 /// Whether the stage is served under a path prefix.
@@ -413,54 +427,6 @@ pub(crate) mod tests {
             path_params: vec![("id".into(), "a%20b".into())],
             authorizer: Authorization::None,
         }
-    }
-
-    #[test]
-    fn text_or_base64_by_content_type() {
-        for t in [
-            "text/plain",
-            "application/json; charset=utf-8",
-            "application/xml",
-            "TEXT/HTML",
-        ] {
-            assert!(is_text(Some(t)), "{t}");
-        }
-        for t in [
-            "application/octet-stream",
-            "application/x-www-form-urlencoded",
-            "image/png",
-        ] {
-            assert!(!is_text(Some(t)), "{t}");
-        }
-        assert!(!is_text(None), "a missing content type is binary");
-        let mut f = sample();
-        f.headers.retain(|(k, _)| k != "content-type");
-        let e = v2(&f);
-        assert_eq!(e["isBase64Encoded"], true);
-        assert_eq!(e["body"], "eyJoZWxsbyI6IndvcmxkIn0=");
-    }
-
-    #[test]
-    fn v2_omits_what_is_empty_and_keeps_the_mandatory_keys() {
-        let mut f = sample();
-        f.raw_query.clear();
-        f.headers.retain(|(k, _)| k != "cookie");
-        f.body = Bytes::new();
-        f.stage_variables.clear();
-        f.path_params.clear();
-        let e = v2(&f);
-        for absent in [
-            "queryStringParameters",
-            "cookies",
-            "body",
-            "pathParameters",
-            "stageVariables",
-        ] {
-            assert!(e.get(absent).is_none(), "{absent}");
-        }
-        assert_eq!(e["rawQueryString"], "");
-        assert_eq!(e["isBase64Encoded"], false);
-        assert!(e["requestContext"].get("authorizer").is_none());
     }
 
     #[test]

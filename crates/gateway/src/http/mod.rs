@@ -1,6 +1,5 @@
 //! HTTP APIs (API Gateway v2).
 
-pub mod access_log;
 pub mod consts;
 pub mod cors;
 pub mod event;
@@ -12,9 +11,9 @@ pub mod routes;
 mod server;
 pub mod spec;
 mod template;
-pub mod throttle;
 
-pub use access_log::AccessLogSink;
+pub use crate::common::access_log::{self, AccessLogSink};
+pub use crate::common::throttle;
 pub use server::{router, GatewayOptions, HttpApi};
 pub use spec::*;
 pub use template::{from_template, IMPLICIT_API};

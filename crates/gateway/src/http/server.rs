@@ -11,14 +11,11 @@ use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
-use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
-use ledge_model::{FunctionName, Invoke, InvokeError, InvokeOutcome, InvokeRequest};
-use rand::RngCore;
+use ledge_model::{Invoke, InvokeError, InvokeOutcome};
 use serde_json::Map;
 
-use super::access_log::{self, AccessLogSink};
 use super::consts::{self, body, limits};
 use super::event::{self, Authorization, RequestFacts};
 use super::jwt::{self, JwksCache, JwtFailure};
@@ -27,8 +24,13 @@ use super::proxy::{self, Sources};
 use super::response::{self, ProxyResponse};
 use super::routes::RouteTable;
 use super::spec::*;
-use super::throttle::{self, TokenBucket};
 use super::{cors, routes};
+use crate::common::lambda::{self, InvokeFailure};
+use crate::common::throttle::{self, TokenBucket};
+use crate::common::{
+    access_log::{self, AccessLogSink},
+    ids,
+};
 use crate::GatewayError;
 
 /// Where the API pretends to live, and where its access log goes.
@@ -209,20 +211,6 @@ pub fn router(api: Arc<HttpApi>) -> axum::Router {
     axum::Router::new().fallback(handle).with_state(api)
 }
 
-/// A fresh `apigw-requestid`: 11 random bytes in base64 (`Mc7UVioPPHcEKPA=`).
-fn request_id() -> String {
-    let mut b = [0u8; 11];
-    rand::rng().fill_bytes(&mut b);
-    base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-fn trace_id(epoch_secs: u64) -> String {
-    let mut b = [0u8; 12];
-    rand::rng().fill_bytes(&mut b);
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("Root=1-{epoch_secs:08x}-{hex}")
-}
-
 /// What the access log learns while a request is served.
 #[derive(Default)]
 struct LogNotes {
@@ -262,7 +250,7 @@ async fn handle(State(api): State<Arc<HttpApi>>, req: Request) -> Response {
     let wall = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let id = request_id();
+    let id = ids::short_request_id();
     let source_ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -486,7 +474,10 @@ async fn serve(
     headers.push((consts::X_FORWARDED_PORT.to_owned(), port));
     headers.push((consts::X_FORWARDED_PROTO.to_owned(), "http".to_owned()));
     if !headers.iter().any(|(k, _)| k == consts::X_AMZN_TRACE_ID) {
-        headers.push((consts::X_AMZN_TRACE_ID.to_owned(), trace_id(wall.as_secs())));
+        headers.push((
+            consts::X_AMZN_TRACE_ID.to_owned(),
+            ids::trace_id(wall.as_secs()),
+        ));
     }
 
     let mut facts = RequestFacts {
@@ -658,29 +649,6 @@ fn build(p: ProxyResponse, strip_cors: bool) -> Response {
     r
 }
 
-/// `name`, `name:qualifier`, a function ARN, or an API Gateway Lambda invocation URI.
-fn function_ref(s: &str) -> Option<(FunctionName, Option<String>)> {
-    let inner = match s.split_once("/functions/") {
-        Some((_, rest)) => rest.strip_suffix("/invocations").unwrap_or(rest),
-        None => s,
-    };
-    let (name, qualifier) = match inner.strip_prefix("arn:") {
-        Some(_) => {
-            let parts: Vec<&str> = inner.split(':').collect();
-            let at = parts.iter().position(|p| *p == "function")?;
-            (
-                parts.get(at + 1)?.to_string(),
-                parts.get(at + 2).map(|q| (*q).to_owned()),
-            )
-        }
-        None => match inner.split_once(':') {
-            Some((n, q)) => (n.to_owned(), Some(q.to_owned())),
-            None => (inner.to_owned(), None),
-        },
-    };
-    Some((name.parse().ok()?, qualifier))
-}
-
 async fn invoke(
     api: &HttpApi,
     facts: &RequestFacts,
@@ -695,15 +663,11 @@ async fn invoke(
             response: None,
         },
     );
-    let Some((name, qualifier)) = function_ref(&resolved) else {
-        return Ok(Err(InvokeError::FunctionNotFound { arn: resolved }));
-    };
-    let mut req = InvokeRequest::new(name, payload);
-    req.qualifier = qualifier;
-    req.trace_id = facts.header(consts::X_AMZN_TRACE_ID);
-    match tokio::time::timeout(timeout, api.invoker.invoke(req)).await {
-        Ok(r) => Ok(r.map(|r| r.outcome)),
-        Err(_) => Err(()),
+    let trace = facts.header(consts::X_AMZN_TRACE_ID);
+    match lambda::invoke(api.invoker.as_ref(), &resolved, payload, trace, timeout).await {
+        Ok(o) => Ok(Ok(o)),
+        Err(InvokeFailure::Platform(e)) => Ok(Err(e)),
+        Err(InvokeFailure::Timeout) => Err(()),
     }
 }
 
@@ -1048,31 +1012,3 @@ async fn authorize(
 // Keep `Map` in scope for doc links of `Authorization`.
 #[allow(dead_code)]
 type Context = Map<String, serde_json::Value>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn function_references() {
-        let n = |s: &str| function_ref(s).map(|(n, q)| (n.to_string(), q));
-        assert_eq!(n("Hello"), Some(("Hello".into(), None)));
-        assert_eq!(n("Hello:live"), Some(("Hello".into(), Some("live".into()))));
-        assert_eq!(
-            n("arn:aws:lambda:us-east-1:123456789012:function:Hello"),
-            Some(("Hello".into(), None))
-        );
-        assert_eq!(
-            n("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Hello:3/invocations"),
-            Some(("Hello".into(), Some("3".into())))
-        );
-        assert_eq!(n("arn:aws:s3:::bucket"), None);
-    }
-
-    #[test]
-    fn request_ids_look_like_aws() {
-        let id = request_id();
-        assert_eq!(id.len(), 16);
-        assert!(id.ends_with('='));
-    }
-}

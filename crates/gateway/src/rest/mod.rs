@@ -1,0 +1,24 @@
+//! REST APIs (API Gateway v1): specs from templates (SAM and the low-level resources, with
+//! OpenAPI definitions), the resource tree, Lambda proxy integrations with payload format
+//! 1.0's REST quirks and response validation, `HTTP` / `HTTP_PROXY` / `MOCK` integrations,
+//! Lambda TOKEN and REQUEST authorizers, API keys and usage plans, REST's error bodies, and
+//! the stage cache (reference §1) over `ledge-cache`'s stores.
+
+pub mod auth;
+pub mod cache;
+pub mod consts;
+pub mod management;
+pub mod openapi;
+pub mod proxy;
+pub mod resources;
+pub mod response;
+mod server;
+pub mod sigv4;
+pub mod spec;
+mod template;
+pub mod usage;
+
+pub use management::{management_router, Management};
+pub use server::{router, CacheBackend, RestApi, RestOptions, RestRegistry, DEFAULT_LOG_FORMAT};
+pub use spec::*;
+pub use template::{from_template, RestTemplate};

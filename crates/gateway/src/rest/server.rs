@@ -1,0 +1,1422 @@
+//! Serving one REST API: the request pipeline (stage → resource → method → throttle →
+//! Lambda authorizer → API key and usage plan → stage cache → integration) over an
+//! atomically swappable deployment, with REST's error bodies and headers.
+//!
+//! The cache hit path is kept short: the key is computed from the request head without
+//! building the Lambda event, the entry's body is shared (`Bytes`), and hit and miss
+//! counters are resolved per stage and method at deploy time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::response::Response;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use ledge_cache::{
+    get_or_fill, CacheMetrics, CacheOutcome, CacheStore, CachedResponse, Clock, ClusterSize,
+    Coalescer, MemoryStore, MethodMetrics, RedisConfig, RedisStore, DEFAULT_MEMORY_CEILING_BYTES,
+};
+use ledge_model::{Invoke, InvokeOutcome};
+use serde_json::Value as J;
+
+use super::auth;
+use super::cache::{self, KeyParam, KeyValues};
+use super::consts::{self, errors, limits, GatewayResponse, ANY};
+use super::proxy as rest_proxy;
+use super::resources::ResourceTree;
+use super::response as rest_response;
+use super::sigv4::{self, AccessKeys, SignedRequest};
+use super::spec::*;
+use super::usage::{self, UsageLedger};
+use crate::common::access_log::{self, AccessLogSink};
+use crate::common::event::{v1_event, Authorization, RequestFacts, RestContext, V1Flavor};
+use crate::common::ids;
+use crate::common::lambda::{self, InvokeFailure};
+use crate::common::policy::ResultCache;
+use crate::common::throttle::{self, TokenBucket};
+use crate::http::response::ProxyResponse;
+use crate::GatewayError;
+
+/// The default access log format of REST stages: the API Gateway console's JSON format,
+/// plus ledge's `cacheStatus` (`hit`, `miss`, `-` when the method is not cached).
+pub const DEFAULT_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","caller":"$context.identity.caller","user":"$context.identity.user","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","stage":"$context.stage","cacheStatus":"$context.cacheStatus"}"#;
+
+/// Where the stage caches live.
+#[derive(Debug, Clone)]
+pub enum CacheBackend {
+    /// One in-process store per cached stage, sized by its cluster size and bounded by
+    /// `ceiling` bytes.
+    Memory { ceiling: u64 },
+    /// One Redis shared by every ledge node serving the API (`redis://host:port/db`).
+    Redis { url: String },
+}
+
+impl Default for CacheBackend {
+    fn default() -> Self {
+        Self::Memory {
+            ceiling: DEFAULT_MEMORY_CEILING_BYTES,
+        }
+    }
+}
+
+/// How a REST API is served.
+#[derive(Debug, Clone)]
+pub struct RestOptions {
+    pub region: String,
+    pub account_id: String,
+    /// Where access log lines go. A stage logs when it has an `AccessLogSetting`, or every
+    /// stage when `log_every_stage` is set.
+    pub access_log: Option<AccessLogSink>,
+    pub log_every_stage: bool,
+    /// The clock of cache freshness, quotas and request times (tests move it by hand).
+    pub clock: Arc<dyn Clock>,
+    pub cache: CacheBackend,
+    /// IAM principals: a request signed (SigV4, `execute-api`) by one of these keys may
+    /// invalidate cache entries with `Cache-Control: max-age=0`.
+    pub access_keys: AccessKeys,
+}
+
+impl Default for RestOptions {
+    fn default() -> Self {
+        Self {
+            region: ledge_model::DEFAULT_REGION.to_owned(),
+            account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
+            access_log: None,
+            log_every_stage: false,
+            clock: Arc::new(ledge_cache::SystemClock),
+            cache: CacheBackend::default(),
+            access_keys: AccessKeys::default(),
+        }
+    }
+}
+
+/// The cache behaviour of one method for one request method, resolved at deploy time.
+struct MethodCache {
+    request_method: String,
+    policy: CachePolicy,
+    metrics: MethodMetrics,
+}
+
+/// One method as a stage serves it.
+struct StageMethod {
+    /// For an `ANY` method, one entry per request method; otherwise one.
+    caches: Vec<MethodCache>,
+    bucket: Option<Mutex<TokenBucket>>,
+}
+
+impl StageMethod {
+    fn cache_for(&self, request_method: &str) -> Option<&MethodCache> {
+        self.caches
+            .iter()
+            .find(|c| c.request_method == request_method)
+            .filter(|c| c.policy.enabled)
+    }
+}
+
+struct Stage {
+    spec: RestStageSpec,
+    /// By method index.
+    methods: Vec<StageMethod>,
+    store: Option<Arc<dyn CacheStore>>,
+    log_format: Option<String>,
+    variables: Vec<(String, String)>,
+}
+
+/// One compiled deployment: immutable, swapped whole.
+struct Deployment {
+    spec: RestApiSpec,
+    tree: ResourceTree,
+    /// By resource index: `(method, method index)`.
+    resource_methods: Vec<Vec<(String, usize)>>,
+    /// By method index.
+    method_resource: Vec<usize>,
+    key_params: Vec<Vec<KeyParam>>,
+    namespaces: Vec<String>,
+    stages: HashMap<String, Stage>,
+    validations: HashMap<String, regex::Regex>,
+}
+
+/// A stage's in-process store and the cluster size it was made for.
+type SizedStore = (ClusterSize, Arc<dyn CacheStore>);
+
+/// A served REST API.
+pub struct RestApi {
+    current: ArcSwap<Deployment>,
+    invoker: Arc<dyn Invoke>,
+    client: reqwest::Client,
+    options: RestOptions,
+    auth_cache: Mutex<ResultCache<Bytes>>,
+    usage: UsageLedger,
+    metrics: Arc<CacheMetrics>,
+    coalescer: Coalescer,
+    /// In-process stores by stage, kept across redeploys while the cluster size stays.
+    stores: Mutex<BTreeMap<String, SizedStore>>,
+    redis: Option<Arc<RedisStore>>,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl RestApi {
+    /// Compiles the first deployment. Must run inside a Tokio runtime (the Redis store
+    /// connects lazily from it).
+    pub fn new(
+        spec: RestApiSpec,
+        invoker: Arc<dyn Invoke>,
+        options: RestOptions,
+    ) -> Result<Arc<Self>, GatewayError> {
+        let redis = match &options.cache {
+            CacheBackend::Redis { url } => Some(Arc::new(
+                RedisStore::new(RedisConfig::new(url.clone(), spec.api_id.clone()))
+                    .map_err(|e| GatewayError::spec(&spec.logical_id, "cache", e.to_string()))?,
+            )),
+            CacheBackend::Memory { .. } => None,
+        };
+        let api = Self {
+            current: ArcSwap::from_pointee(Deployment::empty()),
+            invoker,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .tcp_nodelay(true)
+                .build()
+                .unwrap_or_default(),
+            options,
+            auth_cache: Mutex::new(ResultCache::default()),
+            usage: UsageLedger::default(),
+            metrics: Arc::new(CacheMetrics::default()),
+            coalescer: Coalescer::default(),
+            stores: Mutex::new(BTreeMap::new()),
+            redis,
+            warnings: Mutex::new(Vec::new()),
+        };
+        let (d, warnings) = api.compile(spec)?;
+        api.current.store(Arc::new(d));
+        *api.warnings.lock().unwrap_or_else(|e| e.into_inner()) = warnings;
+        Ok(Arc::new(api))
+    }
+
+    /// Swaps in a new deployment. A spec that fails to compile leaves the last good one
+    /// serving. A stage whose cache cluster is turned off or resized loses its entries, as
+    /// on AWS. Returns the new deployment's warnings.
+    pub fn redeploy(&self, spec: RestApiSpec) -> Result<Vec<String>, GatewayError> {
+        let (d, warnings) = self.compile(spec)?;
+        self.current.store(Arc::new(d));
+        self.flush_authorizers_cache();
+        self.usage.clear();
+        *self.warnings.lock().unwrap_or_else(|e| e.into_inner()) = warnings.clone();
+        Ok(warnings)
+    }
+
+    /// The spec now serving.
+    pub fn spec(&self) -> RestApiSpec {
+        self.current.load().spec.clone()
+    }
+
+    /// Warnings of the deployment now serving (one per cached method whose key leaves out
+    /// path parameters, …).
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// `FlushStageCache`. `Ok(false)` when the stage does not exist; a stage without a
+    /// cache cluster has nothing to flush.
+    pub async fn flush_stage_cache(&self, stage: &str) -> Result<bool, ledge_cache::CacheError> {
+        let store = {
+            let d = self.current.load();
+            match d.stages.get(stage) {
+                None => return Ok(false),
+                Some(s) => s.store.clone(),
+            }
+        };
+        if let Some(store) = store {
+            store.flush(stage).await?;
+            tracing::info!(api = %self.current.load().spec.api_id, stage = %stage, "stage cache flushed");
+        }
+        Ok(true)
+    }
+
+    /// `FlushStageAuthorizersCache`.
+    pub fn flush_authorizers_cache(&self) {
+        if let Ok(mut c) = self.auth_cache.lock() {
+            c.clear();
+        }
+    }
+
+    /// CacheHitCount / CacheMissCount per stage and method, with each store's size.
+    pub async fn cache_stats(&self) -> J {
+        let d = self.current.load_full();
+        let snap = self.metrics.snapshot();
+        let mut stages = serde_json::Map::new();
+        let mut names: Vec<&String> = d.stages.keys().collect();
+        names.sort();
+        for name in names {
+            let s = &d.stages[name];
+            let counts = snap.stage(name);
+            let store = match &s.store {
+                Some(store) => store.stats().await.ok(),
+                None => None,
+            };
+            let mut methods = serde_json::Map::new();
+            for m in counts.map(|c| c.methods.as_slice()).unwrap_or_default() {
+                methods.insert(
+                    m.method.clone(),
+                    serde_json::json!({"CacheHitCount": m.hits, "CacheMissCount": m.misses}),
+                );
+            }
+            stages.insert(
+                name.clone(),
+                serde_json::json!({
+                    "cacheClusterEnabled": s.spec.cache_cluster_enabled,
+                    "cacheClusterSize": s.spec.cache_cluster_size.as_str(),
+                    "cacheClusterStatus": if s.spec.cache_cluster_enabled { "AVAILABLE" } else { "NOT_AVAILABLE" },
+                    "store": match (&s.store, &self.redis) {
+                        (None, _) => J::Null,
+                        (Some(_), Some(_)) => J::from("redis"),
+                        (Some(_), None) => J::from("memory"),
+                    },
+                    "entries": store.map(|s| s.entries),
+                    "bytes": store.map(|s| s.bytes),
+                    "CacheHitCount": counts.map_or(0, |c| c.hits),
+                    "CacheMissCount": counts.map_or(0, |c| c.misses),
+                    "methods": methods,
+                }),
+            );
+        }
+        serde_json::json!({"apiId": d.spec.api_id, "name": d.spec.name, "stages": stages})
+    }
+
+    /// The cache counters (for tests and embedders).
+    pub fn metrics(&self) -> &CacheMetrics {
+        &self.metrics
+    }
+
+    /// Redis health, when the stage caches live in Redis.
+    pub fn redis_health(&self) -> Option<ledge_cache::RedisHealth> {
+        self.redis.as_ref().map(|r| r.health())
+    }
+
+    /// The stage's settings as `GetStage` shows them.
+    pub fn stage(&self, name: &str) -> Option<RestStageSpec> {
+        self.current.load().stages.get(name).map(|s| s.spec.clone())
+    }
+
+    fn store_for(&self, stage: &RestStageSpec) -> Option<Arc<dyn CacheStore>> {
+        let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+        if !stage.cache_cluster_enabled {
+            stores.remove(&stage.name);
+            return None;
+        }
+        if let Some(r) = &self.redis {
+            return Some(r.clone() as Arc<dyn CacheStore>);
+        }
+        if let Some((size, store)) = stores.get(&stage.name) {
+            if *size == stage.cache_cluster_size {
+                return Some(store.clone());
+            }
+        }
+        let ceiling = match self.options.cache {
+            CacheBackend::Memory { ceiling } => ceiling,
+            CacheBackend::Redis { .. } => DEFAULT_MEMORY_CEILING_BYTES,
+        };
+        let store: Arc<dyn CacheStore> =
+            Arc::new(MemoryStore::for_cluster(stage.cache_cluster_size, ceiling));
+        stores.insert(
+            stage.name.clone(),
+            (stage.cache_cluster_size, store.clone()),
+        );
+        Some(store)
+    }
+
+    fn compile(&self, spec: RestApiSpec) -> Result<(Deployment, Vec<String>), GatewayError> {
+        let api = spec.logical_id.clone();
+        let tree = ResourceTree::compile(spec.resources.iter().map(|r| r.path.as_str()))
+            .map_err(|m| GatewayError::spec(&api, "Resources", m))?;
+        let by_path: HashMap<&str, usize> = spec
+            .resources
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.path.as_str(), i))
+            .collect();
+        let mut resource_methods = vec![Vec::new(); spec.resources.len()];
+        let mut method_resource = Vec::with_capacity(spec.methods.len());
+        let mut key_params = Vec::with_capacity(spec.methods.len());
+        let mut namespaces = Vec::with_capacity(spec.methods.len());
+        for (i, m) in spec.methods.iter().enumerate() {
+            let site = format!("{api}: {} {}", m.http_method, m.resource_path);
+            let r = *by_path
+                .get(m.resource_path.as_str())
+                .ok_or_else(|| GatewayError::spec(&site, "ResourcePath", "no such resource"))?;
+            resource_methods[r].push((m.http_method.clone(), i));
+            method_resource.push(r);
+            let mut params = Vec::new();
+            for k in &m.cache_key_parameters {
+                params.push(cache::parse_key_param(k).ok_or_else(|| {
+                    GatewayError::spec(
+                        &site,
+                        "cacheKeyParameters",
+                        format!("Invalid cache key parameter specified: {k}"),
+                    )
+                })?);
+            }
+            key_params.push(params);
+            namespaces.push(
+                m.cache_namespace
+                    .clone()
+                    .unwrap_or_else(|| spec.resources[r].id.clone()),
+            );
+            if let MethodAuth::Authorizer(a) = &m.auth {
+                if !spec.authorizers.contains_key(a) {
+                    return Err(GatewayError::UnknownAuthorizer {
+                        api: api.clone(),
+                        route: format!("{} {}", m.http_method, m.resource_path),
+                        authorizer: a.clone(),
+                    });
+                }
+            }
+        }
+        let mut validations = HashMap::new();
+        for (name, a) in &spec.authorizers {
+            if let Some(expr) = &a.validation_expression {
+                let re = regex::Regex::new(&format!("^(?:{expr})$")).map_err(|e| {
+                    GatewayError::spec(
+                        format!("{api}.{name}"),
+                        "IdentityValidationExpression",
+                        e.to_string(),
+                    )
+                })?;
+                validations.insert(name.clone(), re);
+            }
+        }
+        let now = Instant::now();
+        let mut stages = HashMap::new();
+        let mut cached_in: Vec<Vec<String>> = vec![Vec::new(); spec.methods.len()];
+        for s in &spec.stages {
+            let mut methods = Vec::with_capacity(spec.methods.len());
+            for (i, m) in spec.methods.iter().enumerate() {
+                let request_methods: Vec<&str> = if m.http_method == ANY {
+                    vec!["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+                } else {
+                    vec![m.http_method.as_str()]
+                };
+                let mut caches = Vec::with_capacity(request_methods.len());
+                let mut throttle_setting = Throttle::default();
+                for rm in request_methods {
+                    let (policy, t) = resolve(s, &m.resource_path, &m.http_method, rm);
+                    throttle_setting = t;
+                    if policy.enabled && !cached_in[i].contains(&s.name) {
+                        cached_in[i].push(s.name.clone());
+                    }
+                    caches.push(MethodCache {
+                        request_method: rm.to_owned(),
+                        policy,
+                        metrics: self
+                            .metrics
+                            .method(&s.name, &format!("{rm} {}", m.resource_path)),
+                    });
+                }
+                methods.push(StageMethod {
+                    caches,
+                    bucket: throttle::bucket_for(
+                        throttle_setting.rate,
+                        throttle_setting.burst,
+                        now,
+                    )
+                    .map(Mutex::new),
+                });
+            }
+            let log_format = match (&s.access_log, self.options.log_every_stage) {
+                (Some(a), _) => Some(
+                    a.format
+                        .clone()
+                        .unwrap_or_else(|| DEFAULT_LOG_FORMAT.to_owned()),
+                ),
+                (None, true) => Some(DEFAULT_LOG_FORMAT.to_owned()),
+                (None, false) => None,
+            };
+            stages.insert(
+                s.name.clone(),
+                Stage {
+                    store: self.store_for(s),
+                    spec: s.clone(),
+                    methods,
+                    log_format,
+                    variables: s
+                        .variables
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                },
+            );
+        }
+        {
+            let names: Vec<&String> = spec.stages.iter().map(|s| &s.name).collect();
+            self.stores
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|k, _| names.contains(&k));
+        }
+        let mut warnings = Vec::new();
+        for (i, m) in spec.methods.iter().enumerate() {
+            if !cached_in[i].is_empty() {
+                if let Some(w) = cache::unkeyed_warning(&api, &cached_in[i], m) {
+                    warnings.push(w);
+                }
+            }
+        }
+        Ok((
+            Deployment {
+                spec,
+                tree,
+                resource_methods,
+                method_resource,
+                key_params,
+                namespaces,
+                stages,
+                validations,
+            },
+            warnings,
+        ))
+    }
+}
+
+impl Deployment {
+    fn empty() -> Self {
+        Self {
+            spec: RestApiSpec {
+                logical_id: String::new(),
+                api_id: String::new(),
+                name: String::new(),
+                resources: Vec::new(),
+                methods: Vec::new(),
+                stages: Vec::new(),
+                authorizers: BTreeMap::new(),
+                binary_media_types: Vec::new(),
+                api_key_source: ApiKeySource::Header,
+                usage_plans: Vec::new(),
+            },
+            tree: ResourceTree::default(),
+            resource_methods: Vec::new(),
+            method_resource: Vec::new(),
+            key_params: Vec::new(),
+            namespaces: Vec::new(),
+            stages: HashMap::new(),
+            validations: HashMap::new(),
+        }
+    }
+}
+
+/// The API's router: every path and method goes through [`handle`].
+pub fn router(api: Arc<RestApi>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(api)
+}
+
+/// What the access log learns while a request is served.
+#[derive(Default)]
+struct Notes {
+    stage: Option<String>,
+    resource_path: Option<String>,
+    resource_id: Option<String>,
+    cache: Option<CacheOutcome>,
+    integration_latency: Option<u128>,
+    integration_status: Option<u16>,
+    error: Option<GatewayResponse>,
+    authorizer_error: Option<String>,
+    api_key_id: Option<String>,
+}
+
+fn gateway_response(notes: &mut Notes, e: GatewayResponse) -> Response {
+    notes.error = Some(e);
+    let mut r = Response::new(Body::from(e.body));
+    *r.status_mut() = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(consts::JSON),
+    );
+    if let Some(t) = e.error_type {
+        h.insert(
+            HeaderName::from_static(consts::X_AMZN_ERROR_TYPE),
+            HeaderValue::from_static(t),
+        );
+    }
+    r
+}
+
+async fn handle(State(api): State<Arc<RestApi>>, req: Request) -> Response {
+    let started = Instant::now();
+    let wall = api.options.clock.now();
+    let request_id = ids::uuid_request_id();
+    let extended = ids::short_request_id();
+    let source_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "127.0.0.1".to_owned());
+    let d = api.current.load_full();
+    let mut notes = Notes::default();
+    let method = req.method().as_str().to_owned();
+    let raw_path = req.uri().path().to_owned();
+    let mut response = serve(
+        &api,
+        &d,
+        req,
+        &request_id,
+        &extended,
+        &source_ip,
+        wall,
+        &mut notes,
+    )
+    .await;
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert(HeaderName::from_static(consts::X_AMZN_REQUEST_ID), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&extended) {
+        h.insert(HeaderName::from_static(consts::X_AMZ_APIGW_ID), v);
+    }
+    if let (Some(sink), Some(format)) = (
+        &api.options.access_log,
+        notes
+            .stage
+            .as_deref()
+            .and_then(|s| d.stages.get(s))
+            .and_then(|s| s.log_format.as_deref()),
+    ) {
+        let ctx = log_context(
+            &api,
+            &d,
+            &request_id,
+            &extended,
+            &source_ip,
+            wall,
+            &method,
+            &raw_path,
+            &notes,
+            &response,
+            started,
+        );
+        sink.write(access_log::render(format, &ctx));
+    }
+    response
+}
+
+#[allow(clippy::too_many_arguments)]
+fn log_context(
+    api: &RestApi,
+    d: &Deployment,
+    id: &str,
+    extended: &str,
+    source_ip: &str,
+    wall: SystemTime,
+    method: &str,
+    path: &str,
+    notes: &Notes,
+    response: &Response,
+    started: Instant,
+) -> BTreeMap<&'static str, String> {
+    let ms = wall
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis();
+    let mut c: BTreeMap<&'static str, String> = BTreeMap::new();
+    c.insert("requestId", id.to_owned());
+    c.insert("extendedRequestId", extended.to_owned());
+    c.insert("accountId", api.options.account_id.clone());
+    c.insert("apiId", d.spec.api_id.clone());
+    c.insert("identity.sourceIp", source_ip.to_owned());
+    c.insert("protocol", "HTTP/1.1".to_owned());
+    c.insert("httpMethod", method.to_owned());
+    c.insert("path", path.to_owned());
+    c.insert("requestTimeEpoch", ms.to_string());
+    c.insert(
+        "requestTime",
+        chrono::DateTime::from_timestamp_millis(ms as i64)
+            .unwrap_or_default()
+            .format("%d/%b/%Y:%H:%M:%S +0000")
+            .to_string(),
+    );
+    if let Some(s) = &notes.stage {
+        c.insert("stage", s.clone());
+    }
+    if let Some(r) = &notes.resource_path {
+        c.insert("resourcePath", r.clone());
+    }
+    if let Some(r) = &notes.resource_id {
+        c.insert("resourceId", r.clone());
+    }
+    c.insert("status", response.status().as_u16().to_string());
+    use http_body::Body as _;
+    c.insert(
+        "responseLength",
+        response
+            .body()
+            .size_hint()
+            .exact()
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    );
+    c.insert("responseLatency", started.elapsed().as_millis().to_string());
+    if let Some(o) = notes.cache {
+        c.insert("cacheStatus", o.as_str().to_owned());
+    }
+    if let Some(l) = notes.integration_latency {
+        c.insert("integrationLatency", l.to_string());
+        c.insert("integration.latency", l.to_string());
+    }
+    if let Some(s) = notes.integration_status {
+        c.insert("integrationStatus", s.to_string());
+        c.insert("integration.status", s.to_string());
+    }
+    if let Some(e) = notes.error {
+        let message = serde_json::from_str::<J>(e.body)
+            .ok()
+            .and_then(|v| {
+                v.get("message")
+                    .or_else(|| v.get("Message"))
+                    .and_then(J::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        c.insert("error.messageString", format!("\"{message}\""));
+        c.insert("error.message", message);
+        c.insert("error.responseType", e.response_type.to_owned());
+    }
+    if let Some(e) = &notes.authorizer_error {
+        c.insert("authorizer.error", e.clone());
+    }
+    if let Some(k) = &notes.api_key_id {
+        c.insert("identity.apiKeyId", k.clone());
+    }
+    c
+}
+
+/// The request head's values for cache keys.
+struct HeadValues<'a> {
+    headers: &'a HeaderMap,
+    query: &'a str,
+    path_params: &'a [(String, String)],
+}
+
+impl KeyValues for HeadValues<'_> {
+    fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    fn query_values(&self, name: &str) -> Vec<String> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .collect()
+    }
+    fn header_values(&self, name: &str) -> Vec<String> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    api: &RestApi,
+    d: &Deployment,
+    req: Request,
+    request_id: &str,
+    extended: &str,
+    source_ip: &str,
+    wall: SystemTime,
+    notes: &mut Notes,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let raw_path = parts.uri.path();
+    // Stage: always the first path segment of a REST API.
+    let after = raw_path.strip_prefix('/').unwrap_or(raw_path);
+    let (first, rest) = match after.find('/') {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, ""),
+    };
+    let Some(stage) = d.stages.get(first) else {
+        return gateway_response(notes, errors::MISSING_AUTHENTICATION_TOKEN);
+    };
+    notes.stage = Some(stage.spec.name.clone());
+    let stage_path = if rest.is_empty() { "/" } else { rest };
+    let Some(found) = d.tree.find(stage_path) else {
+        return gateway_response(notes, errors::MISSING_AUTHENTICATION_TOKEN);
+    };
+    let method = parts.method.as_str();
+    let methods = &d.resource_methods[found.resource];
+    let Some(&(_, mi)) = methods
+        .iter()
+        .find(|(m, _)| m == method)
+        .or_else(|| methods.iter().find(|(m, _)| m == ANY))
+    else {
+        return gateway_response(notes, errors::MISSING_AUTHENTICATION_TOKEN);
+    };
+    let m = &d.spec.methods[mi];
+    let resource = &d.spec.resources[d.method_resource[mi]];
+    notes.resource_path = Some(resource.path.clone());
+    notes.resource_id = Some(resource.id.clone());
+    let sm = &stage.methods[mi];
+
+    // Request size, before anything else is read.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits::MAX_PAYLOAD) {
+        return gateway_response(notes, errors::REQUEST_TOO_LARGE);
+    }
+    let body = if declared == Some(0) {
+        Bytes::new()
+    } else {
+        match axum::body::to_bytes(body, limits::MAX_PAYLOAD).await {
+            Ok(b) => b,
+            Err(_) => return gateway_response(notes, errors::REQUEST_TOO_LARGE),
+        }
+    };
+
+    // Throttling of the stage and method, before the authorizer.
+    if let Some(bucket) = &sm.bucket {
+        let ok = bucket
+            .lock()
+            .map(|mut b| b.try_take(Instant::now()))
+            .unwrap_or(true);
+        if !ok {
+            return gateway_response(notes, errors::THROTTLED);
+        }
+    }
+
+    let mut rest_ctx = RestContext {
+        resource_id: resource.id.clone(),
+        resource_path: resource.path.clone(),
+        extended_request_id: extended.to_owned(),
+        deployment_id: stage.spec.deployment_id.clone(),
+        api_key: None,
+        binary_body: false,
+    };
+    let mut facts: Option<RequestFacts> = None;
+    let build_facts = |authorizer: Authorization| {
+        facts_of(
+            api,
+            d,
+            &parts,
+            body.clone(),
+            stage,
+            stage_path,
+            m,
+            &found.params,
+            request_id,
+            source_ip,
+            wall,
+            authorizer,
+        )
+    };
+
+    // Lambda authorizer.
+    let mut usage_key: Option<String> = None;
+    if let MethodAuth::Authorizer(name) = &m.auth {
+        let f = build_facts(Authorization::None);
+        let a = &d.spec.authorizers[name];
+        match authorize(api, d, name, a, &f, &rest_ctx, notes).await {
+            Ok((authorization, key)) => {
+                usage_key = key;
+                let mut f = f;
+                f.authorizer = authorization;
+                facts = Some(f);
+            }
+            Err(e) => return gateway_response(notes, e),
+        }
+    }
+
+    // API key and usage plan.
+    if m.api_key_required {
+        let presented = match d.spec.api_key_source {
+            ApiKeySource::Header => parts
+                .headers
+                .get(consts::X_API_KEY)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            ApiKeySource::Authorizer => usage_key,
+        };
+        let Some((plan, key)) = presented
+            .as_deref()
+            .and_then(|v| usage::find_key(&d.spec.usage_plans, &stage.spec.name, v))
+        else {
+            return gateway_response(notes, errors::INVALID_API_KEY);
+        };
+        if let Err(e) = api.usage.admit(plan, key, wall, Instant::now()) {
+            return gateway_response(notes, e);
+        }
+        notes.api_key_id = Some(key.id.clone());
+        rest_ctx.api_key = Some((key.value.clone(), key.id.clone()));
+    }
+
+    // The stage cache.
+    let cached = match (sm.cache_for(method), &stage.store) {
+        (Some(c), Some(store)) => Some((c, store)),
+        _ => None,
+    };
+    let Some((mc, store)) = cached else {
+        let f = facts.unwrap_or_else(|| build_facts(Authorization::None));
+        return match integrate(api, d, m, &f, &rest_ctx, notes).await {
+            Ok(p) => respond_proxy(p, trace_header(m, &f)),
+            Err(e) => gateway_response(notes, e),
+        };
+    };
+    let key = cache::key(
+        &stage.spec.name,
+        &d.namespaces[mi],
+        method,
+        &d.key_params[mi],
+        &HeadValues {
+            headers: &parts.headers,
+            query: parts.uri.query().unwrap_or_default(),
+            path_params: &found.params,
+        },
+    );
+    let refresh = cache::wants_refresh(
+        parts
+            .headers
+            .get_all(http::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    let mut warning = false;
+    let mut bypass = false;
+    if refresh {
+        let authorized = !mc.policy.require_authorization
+            || {
+                let headers: Vec<(String, String)> = parts
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let signed = SignedRequest {
+                    method,
+                    path: raw_path,
+                    query: parts.uri.query().unwrap_or_default(),
+                    headers: &headers,
+                    body: &body,
+                };
+                match sigv4::verify(&api.options.access_keys, "execute-api", &signed, wall) {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::debug!(stage = %stage.spec.name, error = %e, "cache invalidation not authorized");
+                        false
+                    }
+                }
+            };
+        if authorized {
+            bypass = true;
+        } else {
+            match mc.policy.unauthorized_strategy {
+                UnauthorizedStrategy::FailWith403 => {
+                    return gateway_response(notes, errors::CACHE_INVALIDATION_DENIED)
+                }
+                UnauthorizedStrategy::SucceedWithResponseHeader => warning = true,
+                UnauthorizedStrategy::SucceedWithoutResponseHeader => {}
+            }
+        }
+    }
+    let ttl = mc.policy.ttl;
+    let fill = || async {
+        let f = facts.unwrap_or_else(|| build_facts(Authorization::None));
+        let p = integrate(api, d, m, &f, &rest_ctx, notes).await?;
+        let trace = trace_header(m, &f);
+        Ok::<_, GatewayResponse>((p, trace))
+    };
+    // The fill's own result, kept to answer this request with the response it produced.
+    let (response, outcome) = if bypass {
+        // An authorized refresh: straight to the integration, and the entry is replaced.
+        match fill().await {
+            Ok((p, trace)) => {
+                let entry = entry_of(&p, wall, ttl);
+                store.put(&key, entry).await;
+                (respond_proxy(p, trace), CacheOutcome::Miss)
+            }
+            Err(e) => return gateway_response(notes, e),
+        }
+    } else {
+        let mut produced: Option<Option<HeaderValue>> = None;
+        let looked = get_or_fill(store.as_ref(), &api.coalescer, &key, wall, || async {
+            let (p, trace) = fill().await?;
+            produced = Some(trace);
+            Ok::<_, GatewayResponse>(entry_of(&p, wall, ttl))
+        })
+        .await;
+        match looked {
+            Ok(l) => {
+                let trace = match (l.outcome, produced) {
+                    (CacheOutcome::Miss, Some(t)) => t,
+                    _ => echo_trace(&parts.headers, wall),
+                };
+                (respond_cached(&l.response, trace), l.outcome)
+            }
+            Err(e) => return gateway_response(notes, e),
+        }
+    };
+    mc.metrics.record(outcome);
+    notes.cache = Some(outcome);
+    let mut response = response;
+    if warning {
+        response.headers_mut().insert(
+            HeaderName::from_static(consts::WARNING),
+            HeaderValue::from_static(consts::UNAUTHORIZED_INVALIDATION_WARNING),
+        );
+    }
+    response
+}
+
+/// The trace header on a cache hit: the client's, else a fresh one.
+fn echo_trace(headers: &HeaderMap, wall: SystemTime) -> Option<HeaderValue> {
+    match headers.get(consts::X_AMZN_TRACE_ID) {
+        Some(v) => Some(v.clone()),
+        None => HeaderValue::from_str(&ids::trace_id(
+            wall.duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs(),
+        ))
+        .ok(),
+    }
+}
+
+/// `X-Amzn-Trace-Id` goes back to the client except for HTTP_PROXY and MOCK integrations.
+fn trace_header(m: &MethodSpec, f: &RequestFacts) -> Option<HeaderValue> {
+    match m.integration {
+        RestIntegration::HttpProxy { .. } | RestIntegration::Mock { .. } => None,
+        _ => f
+            .header(consts::X_AMZN_TRACE_ID)
+            .and_then(|v| HeaderValue::from_str(&v).ok()),
+    }
+}
+
+fn entry_of(p: &ProxyResponse, wall: SystemTime, ttl: Duration) -> CachedResponse {
+    CachedResponse::new(
+        p.status,
+        p.headers
+            .iter()
+            .map(|(k, v)| (k.clone(), Bytes::copy_from_slice(v.as_bytes())))
+            .collect(),
+        p.body.clone(),
+        wall,
+        ttl,
+    )
+}
+
+fn skip_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
+}
+
+fn respond_proxy(p: ProxyResponse, trace: Option<HeaderValue>) -> Response {
+    let mut r = Response::new(Body::from(p.body));
+    *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let h = r.headers_mut();
+    for (k, v) in p.headers {
+        if skip_header(&k) {
+            continue;
+        }
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            h.append(k, v);
+        }
+    }
+    if let Some(t) = trace {
+        h.insert(HeaderName::from_static(consts::X_AMZN_TRACE_ID), t);
+    }
+    r
+}
+
+fn respond_cached(c: &CachedResponse, trace: Option<HeaderValue>) -> Response {
+    let mut r = Response::new(Body::from(c.body.clone()));
+    *r.status_mut() = StatusCode::from_u16(c.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let h = r.headers_mut();
+    h.reserve(c.headers.len() + 3);
+    for (k, v) in &c.headers {
+        if skip_header(k) {
+            continue;
+        }
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_maybe_shared(v.clone()),
+        ) {
+            h.append(k, v);
+        }
+    }
+    if let Some(t) = trace {
+        h.insert(HeaderName::from_static(consts::X_AMZN_TRACE_ID), t);
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
+fn facts_of(
+    api: &RestApi,
+    d: &Deployment,
+    parts: &http::request::Parts,
+    body: Bytes,
+    stage: &Stage,
+    stage_path: &str,
+    m: &MethodSpec,
+    params: &[(String, String)],
+    request_id: &str,
+    source_ip: &str,
+    wall: SystemTime,
+    authorizer: Authorization,
+) -> RequestFacts {
+    let since = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let port = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.rsplit_once(':'))
+        .map(|(_, p)| p.to_owned())
+        .unwrap_or_else(|| "80".to_owned());
+    match headers.iter_mut().find(|(k, _)| k == "x-forwarded-for") {
+        Some((_, v)) => {
+            v.push_str(", ");
+            v.push_str(source_ip);
+        }
+        None => headers.push(("x-forwarded-for".to_owned(), source_ip.to_owned())),
+    }
+    headers.retain(|(k, _)| k != "x-forwarded-port" && k != "x-forwarded-proto");
+    headers.push(("x-forwarded-port".to_owned(), port));
+    headers.push(("x-forwarded-proto".to_owned(), "http".to_owned()));
+    if !headers.iter().any(|(k, _)| k == consts::X_AMZN_TRACE_ID) {
+        headers.push((
+            consts::X_AMZN_TRACE_ID.to_owned(),
+            ids::trace_id(since.as_secs()),
+        ));
+    }
+    RequestFacts {
+        api_id: d.spec.api_id.clone(),
+        account_id: api.options.account_id.clone(),
+        method: parts.method.as_str().to_owned(),
+        raw_path: parts.uri.path().to_owned(),
+        stage_path: stage_path.to_owned(),
+        raw_query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+        source_ip: source_ip.to_owned(),
+        request_id: request_id.to_owned(),
+        time_epoch_ms: since.as_millis() as i64,
+        stage: stage.spec.name.clone(),
+        stage_variables: stage.variables.clone(),
+        route_key: format!("{} {}", m.http_method, m.resource_path),
+        path_params: params.to_vec(),
+        authorizer,
+    }
+}
+
+async fn authorize(
+    api: &RestApi,
+    d: &Deployment,
+    name: &str,
+    a: &RestAuthorizerSpec,
+    f: &RequestFacts,
+    rest: &RestContext,
+    notes: &mut Notes,
+) -> Result<(Authorization, Option<String>), GatewayResponse> {
+    let identity = auth::identity(a, d.validations.get(name), f).inspect_err(|_| {
+        notes.authorizer_error = Some("identity source missing or invalid".into());
+    })?;
+    let arn = auth::method_arn(f, &api.options.region);
+    let now = Instant::now();
+    let cached = api
+        .auth_cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(name, &identity, now));
+    let payload = match cached {
+        Some(p) => p,
+        None => {
+            let ev = auth::event(a, f, rest, &identity, &arn);
+            let payload = serde_json::to_vec(&ev).unwrap_or_default();
+            let function = rest_proxy::with_stage_variables(&a.function, f);
+            let outcome = lambda::invoke(
+                api.invoker.as_ref(),
+                &function,
+                payload,
+                f.header(consts::X_AMZN_TRACE_ID),
+                limits::AUTHORIZER_TIMEOUT,
+            )
+            .await;
+            match outcome {
+                Ok(InvokeOutcome::Success { payload }) => {
+                    // Only answers that are policies are cached.
+                    if auth::decide(&payload, &arn).is_ok() {
+                        if let Ok(mut c) = api.auth_cache.lock() {
+                            c.put(name, identity.clone(), payload.clone(), a.result_ttl, now);
+                        }
+                    }
+                    payload
+                }
+                Ok(InvokeOutcome::FunctionError { payload, .. })
+                    if auth::is_unauthorized_error(&payload) =>
+                {
+                    notes.authorizer_error = Some("Unauthorized".into());
+                    return Err(errors::UNAUTHORIZED);
+                }
+                Ok(other) => {
+                    tracing::warn!(authorizer = %name, outcome = other.as_str(), "the Lambda authorizer failed");
+                    notes.authorizer_error =
+                        Some(format!("the authorizer failed: {}", other.as_str()));
+                    return Err(errors::AUTHORIZER_FAILURE);
+                }
+                Err(e) => {
+                    tracing::warn!(authorizer = %name, error = ?e, "the Lambda authorizer could not run");
+                    notes.authorizer_error = Some(format!("{e:?}"));
+                    return Err(errors::AUTHORIZER_FAILURE);
+                }
+            }
+        }
+    };
+    let decision = auth::decide(&payload, &arn)?;
+    auth::enforce(&decision)?;
+    Ok((
+        Authorization::Lambda {
+            context: decision.context,
+            principal_id: decision.principal_id,
+        },
+        decision.usage_identifier_key,
+    ))
+}
+
+/// Runs the method's integration. `Err` is a gateway response (never cached).
+async fn integrate(
+    api: &RestApi,
+    d: &Deployment,
+    m: &MethodSpec,
+    f: &RequestFacts,
+    rest: &RestContext,
+    notes: &mut Notes,
+) -> Result<ProxyResponse, GatewayResponse> {
+    let t0 = Instant::now();
+    let result = match &m.integration {
+        RestIntegration::Lambda { function, timeout } => {
+            let mut rest = rest.clone();
+            rest.binary_body = !f.body.is_empty()
+                && rest_response::matches_media_type(
+                    &d.spec.binary_media_types,
+                    f.header("content-type").as_deref(),
+                );
+            let ev = v1_event(f, V1Flavor::Rest(&rest));
+            let payload = serde_json::to_vec(&ev).unwrap_or_default();
+            let function = rest_proxy::with_stage_variables(function, f);
+            match lambda::invoke(
+                api.invoker.as_ref(),
+                &function,
+                payload,
+                f.header(consts::X_AMZN_TRACE_ID),
+                *timeout,
+            )
+            .await
+            {
+                Err(InvokeFailure::Timeout) => {
+                    tracing::warn!(stage = %f.stage, route = %f.route_key, function = %function, "integration timed out");
+                    notes.integration_status = Some(504);
+                    Err(errors::INTEGRATION_TIMEOUT)
+                }
+                Err(InvokeFailure::Platform(e)) => {
+                    tracing::warn!(stage = %f.stage, route = %f.route_key, error = %e, "Lambda integration failed");
+                    Err(errors::API_CONFIGURATION_ERROR)
+                }
+                Ok(InvokeOutcome::Success { payload }) => {
+                    notes.integration_status = Some(200);
+                    let binary_accept = rest_response::accept_matches(
+                        &d.spec.binary_media_types,
+                        f.header("accept").as_deref(),
+                    );
+                    rest_response::from_lambda(&payload, binary_accept).map_err(|e| {
+                        tracing::warn!(stage = %f.stage, route = %f.route_key, error = %e.0, "malformed Lambda proxy response");
+                        errors::INTERNAL_SERVER_ERROR
+                    })
+                }
+                Ok(other) => {
+                    notes.integration_status = Some(200);
+                    tracing::warn!(stage = %f.stage, route = %f.route_key, outcome = other.as_str(), "the function failed");
+                    Err(errors::INTERNAL_SERVER_ERROR)
+                }
+            }
+        }
+        RestIntegration::HttpProxy {
+            uri,
+            method,
+            timeout,
+            request_parameters,
+        } => {
+            let out = rest_proxy::outgoing(uri, method, request_parameters, f, true);
+            http_call(api, out, f.body.clone(), *timeout, notes).await
+        }
+        RestIntegration::Http {
+            uri,
+            method,
+            timeout,
+            request_parameters,
+            responses,
+        } => {
+            let out = rest_proxy::outgoing(uri, method, request_parameters, f, false);
+            let backend = http_call(api, out, f.body.clone(), *timeout, notes).await?;
+            let Some(chosen) = rest_proxy::select_response(responses, backend.status) else {
+                tracing::warn!(stage = %f.stage, route = %f.route_key, status = backend.status, "no integration response matches and there is no default");
+                return Err(errors::API_CONFIGURATION_ERROR);
+            };
+            let mut headers = rest_proxy::response_headers(chosen, &backend.headers);
+            if !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                headers.push(("Content-Type".into(), consts::JSON.into()));
+            }
+            Ok(ProxyResponse {
+                status: chosen.status_code,
+                headers,
+                body: backend.body,
+            })
+        }
+        RestIntegration::Mock {
+            status,
+            headers,
+            body,
+        } => Ok(ProxyResponse {
+            status: *status,
+            headers: {
+                let mut h = headers.clone();
+                h.push(("Content-Type".into(), consts::JSON.into()));
+                h
+            },
+            body: Bytes::from(body.clone()),
+        }),
+    };
+    notes.integration_latency = Some(t0.elapsed().as_millis());
+    result
+}
+
+async fn http_call(
+    api: &RestApi,
+    out: rest_proxy::Outgoing,
+    body: Bytes,
+    timeout: Duration,
+    notes: &mut Notes,
+) -> Result<ProxyResponse, GatewayResponse> {
+    let Ok(method) = reqwest::Method::from_bytes(out.method.as_bytes()) else {
+        return Err(errors::API_CONFIGURATION_ERROR);
+    };
+    let Ok(url) = reqwest::Url::parse(&out.url) else {
+        tracing::warn!(url = %out.url, "the HTTP integration URI is not a URL");
+        return Err(errors::API_CONFIGURATION_ERROR);
+    };
+    let mut rb = api.client.request(method, url).timeout(timeout);
+    for (k, v) in &out.headers {
+        rb = rb.header(k, v);
+    }
+    let resp = match rb.body(body).send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            notes.integration_status = Some(504);
+            return Err(errors::INTEGRATION_TIMEOUT);
+        }
+        Err(e) => {
+            tracing::warn!(url = %out.url, error = %e, "HTTP integration failed");
+            return Err(errors::INTEGRATION_FAILURE);
+        }
+    };
+    let status = resp.status().as_u16();
+    notes.integration_status = Some(status);
+    let headers: Vec<(String, String)> = resp
+        .headers()
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "connection" | "keep-alive" | "transfer-encoding" | "content-length"
+            )
+        })
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) if e.is_timeout() => return Err(errors::INTEGRATION_TIMEOUT),
+        Err(_) => return Err(errors::INTEGRATION_FAILURE),
+    };
+    Ok(ProxyResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// All REST APIs of one ledge, by API id: what the management API acts on.
+#[derive(Default)]
+pub struct RestRegistry {
+    apis: std::sync::RwLock<BTreeMap<String, Arc<RestApi>>>,
+}
+
+impl RestRegistry {
+    pub fn insert(&self, api: Arc<RestApi>) {
+        let id = api.current.load().spec.api_id.clone();
+        self.apis
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, api);
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<RestApi>> {
+        self.apis
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<RestApi>> {
+        self.apis
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for RestRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self
+            .apis
+            .read()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("RestRegistry").field("apis", &ids).finish()
+    }
+}
