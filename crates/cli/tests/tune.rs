@@ -339,6 +339,93 @@ fn the_report_renders_in_headless_chromium() {
 }
 
 #[test]
+fn tune_a_running_ledge_through_the_lambda_api() {
+    let _cpu = CPU.lock().unwrap_or_else(|e| e.into_inner());
+    let state = tempfile::tempdir().expect("tempdir");
+    // Without hot reload: the tuner changes the function through the API, not the template.
+    let mut child = ledge()
+        .arg("up")
+        .arg(example())
+        .args(["--no-watch", "--quiet", "--state-dir"])
+        .arg(state.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn ledge up");
+    let ready = common::wait_for(&state.path().join("ready.json"), &mut child);
+    let up = common::Up { child, ready };
+    let endpoint = up.ready["aws_endpoint"]
+        .as_str()
+        .expect("endpoint")
+        .to_owned();
+    let out_path = state.path().join("out.json");
+    let o = run(ledge()
+        .args(["tune", "PrimesFunction", "--state-dir"])
+        .arg(state.path())
+        .args([
+            "--power-values",
+            "256,1024",
+            "--num",
+            "5",
+            "--payload",
+            r#"{"ms":40}"#,
+        ])
+        .args([
+            "--auto-optimize",
+            "--auto-optimize-alias",
+            "live",
+            "--output",
+        ])
+        .arg(&out_path));
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let out = json(&out_path);
+    assert_eq!(
+        out["ledge"]["target"]["interleaved"], false,
+        "one $LATEST: sizes in blocks"
+    );
+    for mb in [256, 1024] {
+        assert_eq!(size(&out, mb)["viable"], true);
+        assert!(
+            size(&out, mb)["cold"]["samples"].as_u64() >= Some(1),
+            "init from the REPORT line"
+        );
+    }
+    assert!(mean_ms(&out, 256) > 2.0 * mean_ms(&out, 1024));
+    let power = out["power"].as_u64().expect("power");
+    let get = |path: &str| -> serde_json::Value {
+        reqwest::blocking::get(format!(
+            "{endpoint}/2015-03-31/functions/PrimesFunction{path}"
+        ))
+        .expect("get")
+        .json()
+        .expect("json")
+    };
+    // autoOptimize left the chosen memory on the function and pointed the alias at a version.
+    let cfg = get("/configuration");
+    assert_eq!(
+        cfg["MemorySize"].as_u64(),
+        Some(power),
+        "{cfg}\n{}",
+        text(&o.stdout)
+    );
+    assert_eq!(
+        cfg["Description"],
+        "Counts primes for a given number of milliseconds of CPU time."
+    );
+    let alias = get("/aliases/live");
+    let version = alias["FunctionVersion"]
+        .as_str()
+        .expect("version")
+        .to_owned();
+    assert!(get("/versions")
+        .to_string()
+        .contains(&format!("\"Version\":\"{version}\"")));
+    assert!(text(&o.stdout).contains(&format!("alias live → {version}")));
+    drop(up);
+}
+
+#[test]
 fn tune_rejects_bad_input_with_exit_2() {
     for (args, needle) in [
         (vec!["--num", "4"], "num below 5"),
