@@ -309,21 +309,32 @@ impl EndpointTarget {
         if let Ok(mut s) = self.state.lock() {
             s.touched = true;
         }
-        self.wait_updated().await
+        let cfg = self.wait_updated().await?;
+        if let Some(want) = body.get("MemorySize").and_then(Value::as_u64) {
+            let got = cfg.get("MemorySize").and_then(Value::as_u64);
+            if got != Some(want) {
+                return Err(TuneError::Target(format!(
+                    "MemorySize is {} after UpdateFunctionConfiguration set {want}: something changed it back (a ledge with hot reload re-applies its template; run it with --no-watch to tune through the API)",
+                    got.map(|g| g.to_string()).unwrap_or_else(|| "missing".into())
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The `function_updated` waiter: GetFunctionConfiguration until `LastUpdateStatus` is
     /// `Successful` (absent counts as done), failing on `Failed`.
-    async fn wait_updated(&self) -> Result<(), TuneError> {
+    async fn wait_updated(&self) -> Result<Value, TuneError> {
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
             let cfg = get_config(&self.client, &self.base, &self.function).await?;
             let status = cfg
                 .get("LastUpdateStatus")
                 .and_then(Value::as_str)
-                .unwrap_or("Successful");
-            match status {
-                "Successful" => return Ok(()),
+                .unwrap_or("Successful")
+                .to_owned();
+            match status.as_str() {
+                "Successful" => return Ok(cfg),
                 "Failed" => {
                     return Err(TuneError::Target(format!(
                         "the update failed: {}",

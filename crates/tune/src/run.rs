@@ -516,6 +516,13 @@ impl<'a> Runner<'a> {
         let Some(report) = res.report else {
             return Ok(Step::Failed("no REPORT for the invocation".into()));
         };
+        if report.memory_mb != 0 && report.memory_mb != memory.get() {
+            // Something else changed the function under the tuner (e.g. a reload).
+            return Ok(Step::Failed(format!(
+                "the invocation ran with {} MB, not {memory} MB (was the function changed during the run?)",
+                report.memory_mb
+            )));
+        }
         if let Some(post) = &self.post {
             let out = Bytes::copy_from_slice(res.outcome.payload());
             let p = self

@@ -26,6 +26,8 @@ struct Fn {
     aliases: Vec<(String, String)>,
     versions: u32,
     tail_requested: bool,
+    /// Undo every MemorySize change, as a template reload would.
+    revert: bool,
 }
 
 type S = Arc<Mutex<Fn>>;
@@ -51,7 +53,7 @@ async fn get_config(State(s): State<S>) -> Json<Value> {
 
 async fn put_config(State(s): State<S>, Json(body): Json<Value>) -> Json<Value> {
     let mut f = s.lock().expect("lock");
-    if let Some(m) = body["MemorySize"].as_u64() {
+    if let Some(m) = body["MemorySize"].as_u64().filter(|_| !f.revert) {
         f.memory = m;
     }
     if let Some(d) = body["Description"].as_str() {
@@ -262,4 +264,23 @@ async fn a_missing_control_plane_is_a_clear_error() {
         .err()
         .expect("error");
     assert!(e.to_string().contains("GetFunctionConfiguration"), "{e}");
+}
+
+#[tokio::test]
+async fn a_size_that_does_not_stick_is_not_measured_as_that_size() {
+    let (url, s) = serve().await;
+    s.lock().expect("lock").revert = true;
+    let out = tune(&url, json!({"num": 5, "powerValues": [512, 1024]})).await;
+    for size in &out.ledge.sizes {
+        assert!(!size.viable, "{} MB", size.memory);
+        let why = size.reason.as_deref().unwrap_or("");
+        assert!(
+            why.contains("MemorySize is 1769 after UpdateFunctionConfiguration"),
+            "{why}"
+        );
+    }
+    assert!(
+        s.lock().expect("lock").invoked.is_empty(),
+        "nothing ran at the wrong size"
+    );
 }

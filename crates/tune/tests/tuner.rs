@@ -26,6 +26,8 @@ struct Fake {
     /// Relative noise amplitude (deterministic, from the call count).
     noise: f64,
     counter: Mutex<u64>,
+    /// Report this memory size whatever was asked for (the function changed underneath).
+    reports_memory: Option<u32>,
 }
 
 impl Fake {
@@ -55,7 +57,7 @@ impl Invoke for Fake {
         let report = InvokeReport {
             duration: Duration::from_secs_f64(dur / 1000.0),
             billed_ms: (dur + init.unwrap_or(0.0)).ceil() as u64,
-            memory_mb: mem,
+            memory_mb: self.reports_memory.unwrap_or(mem),
             max_memory_used_mb: 60,
             init_duration: init.map(|i| Duration::from_secs_f64(i / 1000.0)),
             cpu_time: Some(Duration::from_secs_f64(cpu / 1000.0)),
@@ -453,4 +455,25 @@ async fn dry_run_invokes_each_size_once_and_analyses_nothing() {
     assert_eq!(data.sizes.len(), 2);
     // One cold start per size, plus num forced to 1.
     assert_eq!(fake.calls.lock().expect("lock").len(), 4);
+}
+
+#[tokio::test]
+async fn an_invocation_that_ran_at_another_size_is_not_counted_for_this_one() {
+    let fake = Fake {
+        reports_memory: Some(1769),
+        ..Fake::default()
+    };
+    let (_, _, out) = run(fake, json!({"num": 5, "powerValues": [512, 1769]})).await;
+    let out = out.expect("out");
+    let s = size(&out, 512);
+    assert!(!s.viable);
+    assert!(
+        s.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("ran with 1769 MB, not 512 MB"),
+        "{:?}",
+        s.reason
+    );
+    assert!(size(&out, 1769).viable);
 }
