@@ -36,8 +36,9 @@ if [ -z "${NO_BUILD:-}" ]; then
   cargo build --release -q -p ledge
   cargo build --release -q -p ledge-gateway --example gateway_only
 fi
-LEDGE=$ROOT/target/release/ledge
-GATEWAY_ONLY=$ROOT/target/release/examples/gateway_only
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+LEDGE=$TARGET/release/ledge
+GATEWAY_ONLY=$TARGET/release/examples/gateway_only
 
 # serverless@3 + serverless-offline@13 in a scratch folder (npm, once).
 SLS=$SCRATCH/sls
