@@ -53,6 +53,12 @@ fn tune_the_cpu_bound_example_across_five_sizes() {
         .arg(&report));
     assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
     let stdout = text(&o.stdout);
+    // Not a terminal: plain progress lines instead of a bar.
+    let stderr = text(&o.stderr);
+    assert!(
+        stderr.contains("ledge tune: about 65 invocations") && stderr.contains("(100%)"),
+        "{stderr}"
+    );
     assert!(
         stdout.contains("Recommended: ") && stdout.contains("MemorySize: "),
         "{stdout}"
@@ -560,4 +566,75 @@ fn price_from_metrics_reads_what_a_ledge_served() {
     );
     // Within the free tier: $0, with the API requests billed (no 12-month free tier).
     assert!(v["total"].as_f64().expect("total") > 0.0);
+}
+
+#[test]
+fn tune_takes_every_anchor_input_as_a_flag_and_dry_runs() {
+    let o = run(ledge().args(["tune", "--help"]));
+    let help = text(&o.stdout);
+    for flag in [
+        "--num",
+        "--power-values",
+        "--payload",
+        "--payload-file",
+        "--parallel-invocation",
+        "--strategy",
+        "--balanced-weight",
+        "--auto-optimize",
+        "--auto-optimize-alias",
+        "--dry-run",
+        "--pre-processor",
+        "--post-processor",
+        "--discard-top-bottom",
+        "--sleep-between-runs-ms",
+        "--only-cold-starts",
+        "--include-output-results",
+        "--disable-payload-logs",
+        "--allowed-exceptions",
+        "--input",
+        "--output",
+        "--report",
+        "--compare",
+        "--endpoint",
+        "--state-dir",
+        "--target-ci",
+        "--seed",
+        "--share",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from ledge tune --help");
+    }
+    let o = run(ledge().args(["price", "--help"]));
+    for flag in [
+        "--invocations",
+        "--duration-ms",
+        "--memory",
+        "--arch",
+        "--no-free-tier",
+        "--from-metrics",
+        "--json",
+    ] {
+        assert!(
+            text(&o.stdout).contains(flag),
+            "{flag} missing from ledge price --help"
+        );
+    }
+    let _cpu = CPU.lock().unwrap_or_else(|e| e.into_inner());
+    let o = run(ledge()
+        .args(["tune", "PrimesFunction", "-t"])
+        .arg(example())
+        .args([
+            "--dry-run",
+            "--power-values",
+            "512,1024",
+            "--num",
+            "5",
+            "--payload",
+            r#"{"ms":1}"#,
+        ]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("dry run: 2 size(s) invoked once, 0 not viable"),
+        "{}",
+        text(&o.stdout)
+    );
 }
