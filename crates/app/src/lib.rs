@@ -4,7 +4,7 @@
 //! listeners on loopback, writes the ready file once everything is up, and shuts down
 //! gracefully. Logic that belongs to a concern lives in that concern's crate.
 
-mod apis; // HTTP APIs (ledge-gateway): one loopback listener per API
+mod apis; // HTTP and REST APIs (ledge-gateway): one loopback listener per API
 mod lambda; // the Lambda API: options, async queue, template EventInvokeConfigs
 pub mod layers;
 mod ready;
@@ -25,6 +25,7 @@ use ledge_runtime::{Runtime, RuntimeConfig};
 use ledge_template::{LoadOptions, Template};
 use tokio_util::sync::CancellationToken;
 
+pub use apis::{sigv4_headers, CacheOptions}; // REST stage caches, `ledge cache`
 pub use lambda::LambdaOptions;
 pub use ledge_store::{LayerMeta, LayerVersion, Store, DB_FILE as STATE_DB_FILE};
 pub use ready::{FunctionEntry, ReadyFile};
@@ -74,6 +75,8 @@ pub struct UpOptions {
     pub runtime: RuntimeOptions,
     /// The Lambda API: async retry pacing, SigV4 authentication.
     pub lambda: LambdaOptions,
+    /// REST stage caches: in process (default) or in Redis.
+    pub cache: CacheOptions,
 }
 
 /// Why the platform could not start or act.
@@ -232,10 +235,13 @@ impl Platform {
             runtime.clone(),
             &state_dir,
             opts.access_log,
+            &opts.cache,
+            &opts.lambda.access_keys,
             &cancel,
         )
         .await?;
         servers.append(&mut http_apis.handles);
+        warnings.append(&mut http_apis.warnings);
         let http_apis = Arc::new(http_apis);
         {
             // autoDeploy: a reloaded template redeploys the HTTP APIs.
@@ -283,6 +289,17 @@ impl Platform {
         };
         // --- end Lambda API ---
         let router = ledge_lambda_api::router(api);
+        // --- API Gateway management calls (FlushStageCache, GetStage, …), by path. ---
+        let router = router.merge(ledge_gateway::management_router(
+            ledge_gateway::Management {
+                registry: http_apis.registry.clone(),
+                auth: opts.lambda.auth.then(|| {
+                    ledge_gateway::rest::sigv4::AccessKeys::new(opts.lambda.access_keys.clone())
+                }),
+                account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
+            },
+        ));
+        // --- end API Gateway management ---
         let shutdown = cancel.clone();
         let server = tokio::spawn(async move {
             let listener = listener.tap_io(|tcp| {

@@ -15,6 +15,9 @@ use ledge_model::InvokeOutcome;
 #[path = "tune_cmd.rs"]
 mod tune_cmd; // `ledge tune`, `ledge price`
 
+#[path = "cache_cmd.rs"]
+mod cache_cmd; // `ledge cache`
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ledge",
@@ -46,6 +49,9 @@ enum Command {
     /// Price a month of usage: from flags, a scenario file, or what a ledge served.
     Price(tune_cmd::PriceArgs),
     // --- end power tuning and pricing ---
+    /// Flush REST stage caches and show their hit and miss counts.
+    #[command(subcommand)]
+    Cache(cache_cmd::CacheCommand),
     // --- Lambda API ---
     /// Show a function's asynchronous invocations that failed for good (one JSON line
     /// each: the record Lambda sends to an OnFailure destination).
@@ -176,6 +182,13 @@ struct UpArgs {
     runtime: RuntimeArgs,
     #[command(flatten)]
     lambda: LambdaArgs,
+    /// Keep REST stage caches in Redis (redis://host:port[/db]), shared by every ledge
+    /// node that names the same Redis. Default: in process.
+    #[arg(long = "cache", value_name = "URL")]
+    cache: Option<String>,
+    /// The most an in-process REST stage cache holds, in MiB, whatever its cluster size.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    cache_memory_mb: u64,
 }
 
 /// The Lambda API's options (`ledge up`).
@@ -259,6 +272,7 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         Command::Tune(a) => tune_cmd::tune(*a).await,
         Command::Price(a) => tune_cmd::price(a).await,
         Command::Dlq(a) => dlq(a).await, // Lambda API
+        Command::Cache(c) => cache_cmd::run(c).await,
     };
     match result {
         Ok(code) => code,
@@ -319,6 +333,10 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
         access_log: a.access_log,
         runtime: a.runtime.options(),
         lambda: a.lambda.options(),
+        cache: ledge_app::CacheOptions {
+            redis_url: a.cache,
+            memory_ceiling: Some(a.cache_memory_mb.saturating_mul(1024 * 1024)),
+        },
     };
     let mut platform = ledge_app::Platform::start(opts).await?;
     if let Some(mut events) = platform.take_events() {

@@ -280,6 +280,10 @@ impl RestApi {
                         (Some(_), Some(_)) => J::from("redis"),
                         (Some(_), None) => J::from("memory"),
                     },
+                    "capacityBytes": match (&s.store, &self.options.cache) {
+                        (Some(_), CacheBackend::Memory { ceiling }) => J::from(s.spec.cache_cluster_size.capacity(*ceiling)),
+                        _ => J::Null,
+                    },
                     "entries": store.map(|s| s.entries),
                     "bytes": store.map(|s| s.bytes),
                     "CacheHitCount": counts.map_or(0, |c| c.hits),
@@ -439,11 +443,16 @@ impl RestApi {
                 (None, true) => Some(DEFAULT_LOG_FORMAT.to_owned()),
                 (None, false) => None,
             };
+            let mut stage_spec = s.clone();
+            if stage_spec.deployment_id.is_empty() {
+                stage_spec.deployment_id =
+                    super::spec::local_id(&format!("{}/{}/deployment", spec.api_id, s.name), 6);
+            }
             stages.insert(
                 s.name.clone(),
                 Stage {
                     store: self.store_for(s),
-                    spec: s.clone(),
+                    spec: stage_spec,
                     methods,
                     log_format,
                     variables: s

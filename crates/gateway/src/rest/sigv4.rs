@@ -214,6 +214,47 @@ pub fn sign(
     )
 }
 
+/// The headers that sign a request at `now` (`x-amz-date`, `authorization`), for clients
+/// such as `ledge cache` calling the AWS endpoint of a ledge that requires signatures.
+#[allow(clippy::too_many_arguments)]
+pub fn signature_headers(
+    key_id: &str,
+    secret: &str,
+    region: &str,
+    service: &str,
+    method: &str,
+    host: &str,
+    path: &str,
+    query: &str,
+    body: &[u8],
+    now: SystemTime,
+) -> Vec<(String, String)> {
+    let date = chrono::DateTime::<chrono::Utc>::from(now)
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let headers = vec![
+        ("host".to_owned(), host.to_owned()),
+        ("x-amz-date".to_owned(), date.clone()),
+    ];
+    let auth = sign(
+        key_id,
+        secret,
+        region,
+        service,
+        &SignedRequest {
+            method,
+            path,
+            query,
+            headers: &headers,
+            body,
+        },
+    );
+    vec![
+        ("x-amz-date".to_owned(), date),
+        ("authorization".to_owned(), auth),
+    ]
+}
+
 fn signature(
     secret: &str,
     date: &str,

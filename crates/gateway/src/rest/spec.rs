@@ -1,7 +1,7 @@
 //! What a REST API is, as data: the result of reading a template (SAM or the low-level
 //! `AWS::ApiGateway::*` resources, with OpenAPI definitions). A deployment compiles one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use ledge_cache::ClusterSize;
@@ -29,6 +29,77 @@ pub struct RestApiSpec {
     pub binary_media_types: Vec<String>,
     pub api_key_source: ApiKeySource,
     pub usage_plans: Vec<UsagePlanSpec>,
+}
+
+impl RestApiSpec {
+    /// An API with no resources, methods or stages yet.
+    pub fn new(id: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            logical_id: id.clone(),
+            api_id: id.clone(),
+            name: id,
+            resources: Vec::new(),
+            methods: Vec::new(),
+            stages: Vec::new(),
+            authorizers: BTreeMap::new(),
+            binary_media_types: Vec::new(),
+            api_key_source: ApiKeySource::Header,
+            usage_plans: Vec::new(),
+        }
+    }
+
+    /// Adds a resource, with a stable id, for every method path and each of its ancestors
+    /// (and `/`) that the list lacks, then sorts the list by path. Trailing slashes of
+    /// method paths are dropped.
+    pub fn derive_resources(&mut self) {
+        let mut known: BTreeSet<String> = self.resources.iter().map(|r| r.path.clone()).collect();
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        wanted.insert("/".into());
+        for m in &mut self.methods {
+            if m.resource_path.len() > 1 && m.resource_path.ends_with('/') {
+                m.resource_path.pop();
+            }
+            let mut p = m.resource_path.clone();
+            loop {
+                wanted.insert(p.clone());
+                match p.rfind('/') {
+                    Some(0) | None => break,
+                    Some(i) => p.truncate(i),
+                }
+            }
+        }
+        for p in wanted {
+            if known.insert(p.clone()) {
+                let len = if p == "/" { 10 } else { 6 };
+                self.resources.push(ResourceSpec {
+                    id: local_id(&format!("{}{p}", self.api_id), len),
+                    path: p,
+                });
+            }
+        }
+        self.resources.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+}
+
+/// A stable id of `len` characters in `[a-z0-9]`, like API Gateway's resource ids.
+pub(crate) fn local_id(seed: &str, len: usize) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in seed.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..len)
+        .map(|_| {
+            let c = DIGITS[(h % 36) as usize] as char;
+            h /= 36;
+            if h == 0 {
+                h = 0x9e37_79b9_7f4a_7c15;
+            }
+            c
+        })
+        .collect()
 }
 
 /// A resource of the API's tree.

@@ -14,6 +14,7 @@ use serde_json::Value as J;
 use super::consts::{limits, ANY, IMPLICIT_API, IMPLICIT_STAGE, WILDCARD};
 use super::openapi;
 use super::resources;
+use super::spec::local_id;
 use super::spec::*;
 use crate::common::values::{boolean, number, string_map, strings, text, uint};
 use crate::http::AccessLogSettings;
@@ -795,26 +796,6 @@ fn generated_key(key_id: &str) -> String {
     hex::encode(h)[..40].to_owned()
 }
 
-/// A stable id of `len` characters in `[a-z0-9]`, like API Gateway's resource ids.
-pub(crate) fn local_id(seed: &str, len: usize) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in seed.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (0..len)
-        .map(|_| {
-            let c = DIGITS[(h % 36) as usize] as char;
-            h /= 36;
-            if h == 0 {
-                h = 0x9e37_79b9_7f4a_7c15;
-            }
-            c
-        })
-        .collect()
-}
-
 /// An `AWS::ApiGateway::RestApi` with its resources, methods, stages, authorizers and
 /// usage plans.
 fn low_level_api(
@@ -1125,39 +1106,16 @@ fn low_level_api(
 /// tree, the methods, authorizers and cache key parameters, and fills in what AWS infers.
 fn finish(api: &mut RestApiSpec, notices: &mut Vec<String>) -> Result<(), GatewayError> {
     let site = api.logical_id.clone();
-    let mut known: BTreeSet<String> = api.resources.iter().map(|r| r.path.clone()).collect();
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
-    wanted.insert("/".into());
     for m in &api.methods {
-        let mut p = m.resource_path.clone();
-        if !p.starts_with('/') {
+        if !m.resource_path.starts_with('/') {
             return Err(GatewayError::spec(
                 &site,
                 "Path",
-                format!("{p}: a resource path starts with /"),
+                format!("{}: a resource path starts with /", m.resource_path),
             ));
         }
-        if p.len() > 1 && p.ends_with('/') {
-            p.pop();
-        }
-        loop {
-            wanted.insert(p.clone());
-            match p.rfind('/') {
-                Some(0) | None => break,
-                Some(i) => p.truncate(i),
-            }
-        }
     }
-    for p in wanted {
-        if known.insert(p.clone()) {
-            let len = if p == "/" { 10 } else { 6 };
-            api.resources.push(ResourceSpec {
-                id: local_id(&format!("{}{p}", api.api_id), len),
-                path: p,
-            });
-        }
-    }
-    api.resources.sort_by(|a, b| a.path.cmp(&b.path));
+    api.derive_resources();
     resources::ResourceTree::compile(api.resources.iter().map(|r| r.path.as_str()))
         .map_err(|m| GatewayError::spec(&site, "Resources", m))?;
     let mut seen = BTreeSet::new();
