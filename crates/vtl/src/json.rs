@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// Parses JSON text into the arena; lists are marked as JSON-derived.
 pub(crate) fn parse_into(heap: &mut Heap, text: &str) -> Result<Val, String> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let mut keys = Keys::default();
+    let mut keys = Keys::with_capacity_and_hasher(16, Default::default());
     let v = Seed {
         heap,
         keys: &mut keys,
@@ -66,7 +66,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
         Ok(Val::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
-        let mut items = Vec::new();
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4).min(64));
         while let Some(v) = seq.next_element_seed(Seed {
             heap: &mut *self.heap,
             keys: &mut *self.keys,
@@ -76,7 +76,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
         Ok(self.heap.list(items, true))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
-        let mut entries = crate::render::VMap::default();
+        let mut entries = crate::render::VMap::with_capacity(4);
         while let Some(k) = map.next_key_seed(KeySeed {
             keys: &mut *self.keys,
         })? {
