@@ -444,7 +444,9 @@ pub fn analyze(plan: &Plan, info: &TargetInfo, data: &RunData, book: &PriceBook)
         ));
     }
     // Ties: the CI of (size / best) on the criterion reaches within the tolerance.
-    let tied_with = |crit: usize, rng: &mut rand::rngs::StdRng| -> (Option<usize>, Vec<usize>) {
+    let tied_with = |crit: usize,
+                     rng: &mut rand::rngs::StdRng|
+     -> (Option<usize>, Vec<usize>, BTreeMap<usize, Estimate>) {
         let best = viable.iter().copied().min_by(|&a, &b| {
             let (va, vb) = if crit == 0 {
                 (value(a).0, value(b).0)
@@ -454,7 +456,7 @@ pub fn analyze(plan: &Plan, info: &TargetInfo, data: &RunData, book: &PriceBook)
             va.total_cmp(&vb)
         });
         let Some(best) = best else {
-            return (None, vec![]);
+            return (None, vec![], BTreeMap::new());
         };
         let pick = |i: usize| {
             let p = &pops[&memories[i]];
@@ -465,18 +467,23 @@ pub fn analyze(plan: &Plan, info: &TargetInfo, data: &RunData, book: &PriceBook)
             }
         };
         let b = pick(best);
+        let ratios: BTreeMap<usize, Estimate> = viable
+            .iter()
+            .map(|&i| (i, stats::ratio_of_means(&pick(i), &b, rng)))
+            .collect();
         let tied = viable
             .iter()
             .copied()
-            .filter(|&i| {
-                i == best
-                    || stats::ratio_of_means(&pick(i), &b, rng).low <= 1.0 + plan.tie_tolerance
-            })
+            .filter(|&i| i == best || ratios[&i].low <= 1.0 + plan.tie_tolerance)
             .collect();
-        (Some(best), tied)
+        (Some(best), tied, ratios)
     };
-    let (best_cost, tied_cost) = tied_with(0, &mut rng);
-    let (best_speed, tied_speed) = tied_with(1, &mut rng);
+    let (best_cost, tied_cost, cost_ratios) = tied_with(0, &mut rng);
+    let (best_speed, tied_speed, speed_ratios) = tied_with(1, &mut rng);
+    let ratio_text = |r: Option<&Estimate>| {
+        r.map(|e| format!("×{:.3} [95% CI {:.3}–{:.3}]", e.value, e.low, e.high))
+            .unwrap_or_default()
+    };
     for &i in &tied_cost {
         summaries[i].tied_on_cost = tied_cost.len() > 1;
     }
@@ -494,8 +501,8 @@ pub fn analyze(plan: &Plan, info: &TargetInfo, data: &RunData, book: &PriceBook)
             });
             let reason = match (w, best_cost) {
                 (Some(w), Some(b)) if w != b => format!(
-                    "cheapest is {} MB ({} per invocation); {} MB costs {} — within {:.0}% by the 95% CI — and is faster ({:.1} ms vs {:.1} ms), so it wins the tie",
-                    summaries[b].memory, fmt_cost(value(b).0), summaries[w].memory, fmt_cost(value(w).0), plan.tie_tolerance * 100.0, value(w).1, value(b).1
+                    "cheapest is {} MB ({} per invocation); {} MB costs {} ({} the cheapest's), and the interval reaches within {:.0}%, so the two are tied on cost; it is faster ({:.1} ms vs {:.1} ms), so it wins the tie",
+                    summaries[b].memory, fmt_cost(value(b).0), summaries[w].memory, fmt_cost(value(w).0), ratio_text(cost_ratios.get(&w)), plan.tie_tolerance * 100.0, value(w).1, value(b).1
                 ),
                 (Some(w), _) => format!(
                     "{} MB is the cheapest ({} per invocation, {:.1} ms){}",
@@ -515,8 +522,8 @@ pub fn analyze(plan: &Plan, info: &TargetInfo, data: &RunData, book: &PriceBook)
             });
             let reason = match (w, best_speed) {
                 (Some(w), Some(b)) if w != b => format!(
-                    "fastest is {} MB ({:.1} ms); {} MB takes {:.1} ms — within {:.0}% by the 95% CI — and is cheaper ({} vs {}), so it wins the tie",
-                    summaries[b].memory, value(b).1, summaries[w].memory, value(w).1, plan.tie_tolerance * 100.0, fmt_cost(value(w).0), fmt_cost(value(b).0)
+                    "fastest is {} MB ({:.1} ms); {} MB takes {:.1} ms ({} the fastest's), and the interval reaches within {:.0}%, so the two are tied on speed; it is cheaper ({} vs {}), so it wins the tie",
+                    summaries[b].memory, value(b).1, summaries[w].memory, value(w).1, ratio_text(speed_ratios.get(&w)), plan.tie_tolerance * 100.0, fmt_cost(value(w).0), fmt_cost(value(b).0)
                 ),
                 (Some(w), _) => format!("{} MB is the fastest ({:.1} ms, {} per invocation)", summaries[w].memory, value(w).1, fmt_cost(value(w).0)),
                 _ => String::new(),
