@@ -141,6 +141,58 @@ fn serve(
     })
 }
 
+/// Serves a REST API on `listener` until `cancel`, with hyper directly (no router in the
+/// way of the cache hit path): TCP_NODELAY on every connection, HTTP/1.1 keep-alive, head
+/// and body written together; on shutdown each connection finishes its request first.
+fn serve_rest(
+    listener: tokio::net::TcpListener,
+    api: Arc<RestApi>,
+    id: String,
+    cancel: &CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let cancel = cancel.clone();
+    tokio::spawn(async move {
+        let connections = tokio_util::task::TaskTracker::new();
+        loop {
+            let (tcp, remote) = tokio::select! {
+                _ = cancel.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(api = %id, error = %e, "accept failed");
+                        continue;
+                    }
+                },
+            };
+            let _ = tcp.set_nodelay(true);
+            let api = api.clone();
+            let cancel = cancel.clone();
+            connections.spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let api = api.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            rest::handle(&api, req, Some(remote)).await,
+                        )
+                    }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => {}
+                    _ = cancel.cancelled() => {
+                        conn.as_mut().graceful_shutdown();
+                        let _ = conn.await;
+                    }
+                }
+            });
+        }
+        connections.close();
+        connections.wait().await;
+    })
+}
+
 fn access_log(state_dir: &Path, id: &str, echo: bool) -> Result<AccessLogSink, AppError> {
     let log_path = state_dir
         .join("logs")
@@ -254,7 +306,7 @@ pub(crate) async fn start(
             serde_json::json!({"kind": "rest", "id": api_id, "url": url, "stages": stage_urls, "api_keys": api_keys}),
         );
         out.handles
-            .push(serve(listener, rest::router(api.clone()), id, cancel));
+            .push(serve_rest(listener, api.clone(), id, cancel));
         out.registry.insert(api);
     }
     Ok(out)

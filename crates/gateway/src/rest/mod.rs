@@ -19,6 +19,8 @@ mod template;
 pub mod usage;
 
 pub use management::{management_router, Management};
-pub use server::{router, CacheBackend, RestApi, RestOptions, RestRegistry, DEFAULT_LOG_FORMAT};
+pub use server::{
+    handle, router, CacheBackend, RestApi, RestBody, RestOptions, RestRegistry, DEFAULT_LOG_FORMAT,
+};
 pub use spec::*;
 pub use template::{from_template, RestTemplate};

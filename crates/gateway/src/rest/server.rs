@@ -17,9 +17,11 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http_body_util::{BodyExt, Full};
 use ledge_cache::{
-    get_or_fill, CacheMetrics, CacheOutcome, CacheStore, CachedResponse, Clock, ClusterSize,
-    Coalescer, MemoryStore, MethodMetrics, RedisConfig, RedisStore, DEFAULT_MEMORY_CEILING_BYTES,
+    get_or_fill, CacheKey, CacheMetrics, CacheOutcome, CacheStore, CachedResponse, Clock,
+    ClusterSize, Coalescer, MemoryStore, MethodMetrics, RedisConfig, RedisStore,
+    DEFAULT_MEMORY_CEILING_BYTES,
 };
 use ledge_model::{Invoke, InvokeOutcome};
 use serde_json::Value as J;
@@ -35,7 +37,6 @@ use super::spec::*;
 use super::usage::{self, UsageLedger};
 use crate::common::access_log::{self, AccessLogSink};
 use crate::common::event::{v1_event, Authorization, RequestFacts, RestContext, V1Flavor};
-use crate::common::ids;
 use crate::common::lambda::{self, InvokeFailure};
 use crate::common::policy::ResultCache;
 use crate::common::throttle::{self, TokenBucket};
@@ -100,6 +101,8 @@ struct MethodCache {
     request_method: String,
     policy: CachePolicy,
     metrics: MethodMetrics,
+    /// The key of every request, when the method has no key parameters.
+    static_key: Option<CacheKey>,
 }
 
 /// One method as a stage serves it.
@@ -418,6 +421,9 @@ impl RestApi {
                     }
                     caches.push(MethodCache {
                         request_method: rm.to_owned(),
+                        static_key: key_params[i]
+                            .is_empty()
+                            .then(|| CacheKey::new(&s.name, [namespaces[i].as_str(), rm])),
                         policy,
                         metrics: self
                             .metrics
@@ -520,17 +526,87 @@ impl Deployment {
     }
 }
 
+/// The response body of REST APIs: the bytes, whole, so hyper writes the head and the
+/// body together.
+pub type RestBody = Full<Bytes>;
+type Resp = http::Response<RestBody>;
+
 /// The API's router: every path and method goes through [`handle`].
 pub fn router(api: Arc<RestApi>) -> axum::Router {
-    axum::Router::new().fallback(handle).with_state(api)
+    axum::Router::new().fallback(axum_handle).with_state(api)
+}
+
+async fn axum_handle(State(api): State<Arc<RestApi>>, req: Request) -> Response {
+    let remote = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    handle(&api, req, remote).await.map(Body::new)
+}
+
+/// The ids of one request, made once as header values: `x-amzn-RequestId` (a UUID, also
+/// `requestContext.requestId`) and `x-amz-apigw-id` (`extendedRequestId`).
+struct Ids {
+    request_id: HeaderValue,
+    extended: HeaderValue,
+}
+
+impl Ids {
+    fn new() -> Self {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut r = [0u8; 27];
+        rand::rng().fill_bytes(&mut r);
+        let mut uuid = [0u8; 36];
+        let mut u = [0u8; 16];
+        u.copy_from_slice(&r[..16]);
+        uuid::Builder::from_random_bytes(u)
+            .into_uuid()
+            .hyphenated()
+            .encode_lower(&mut uuid);
+        let mut ext = [0u8; 16];
+        let n = base64::engine::general_purpose::STANDARD
+            .encode_slice(&r[16..], &mut ext)
+            .unwrap_or(0);
+        Self {
+            request_id: HeaderValue::from_bytes(&uuid).unwrap_or(HeaderValue::from_static("-")),
+            extended: HeaderValue::from_bytes(&ext[..n]).unwrap_or(HeaderValue::from_static("-")),
+        }
+    }
+    fn request_id(&self) -> &str {
+        self.request_id.to_str().unwrap_or_default()
+    }
+    fn extended(&self) -> &str {
+        self.extended.to_str().unwrap_or_default()
+    }
+}
+
+/// A fresh X-Ray trace header: `Root=1-{epoch seconds, 8 hex}-{24 hex}`.
+fn trace_value(wall: SystemTime) -> HeaderValue {
+    use rand::RngCore;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let secs = wall
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as u32;
+    let mut r = [0u8; 12];
+    rand::rng().fill_bytes(&mut r);
+    let mut out = *b"Root=1-00000000-000000000000000000000000";
+    for i in 0..8 {
+        out[7 + i] = HEX[((secs >> (28 - 4 * i)) & 0xf) as usize];
+    }
+    for (i, b) in r.iter().enumerate() {
+        out[16 + 2 * i] = HEX[(b >> 4) as usize];
+        out[17 + 2 * i] = HEX[(b & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&out).unwrap_or(HeaderValue::from_static("Root=1-0-0"))
 }
 
 /// What the access log learns while a request is served.
 #[derive(Default)]
-struct Notes {
-    stage: Option<String>,
-    resource_path: Option<String>,
-    resource_id: Option<String>,
+struct Notes<'d> {
+    stage: Option<&'d Stage>,
+    resource: Option<&'d ResourceSpec>,
     cache: Option<CacheOutcome>,
     integration_latency: Option<u128>,
     integration_status: Option<u16>,
@@ -539,9 +615,9 @@ struct Notes {
     api_key_id: Option<String>,
 }
 
-fn gateway_response(notes: &mut Notes, e: GatewayResponse) -> Response {
+fn gateway_response(notes: &mut Notes<'_>, e: GatewayResponse) -> Resp {
     notes.error = Some(e);
-    let mut r = Response::new(Body::from(e.body));
+    let mut r = Resp::new(Full::new(Bytes::from_static(e.body.as_bytes())));
     *r.status_mut() = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = r.headers_mut();
     h.insert(
@@ -557,76 +633,58 @@ fn gateway_response(notes: &mut Notes, e: GatewayResponse) -> Response {
     r
 }
 
-async fn handle(State(api): State<Arc<RestApi>>, req: Request) -> Response {
+/// Serves one request: what [`router`] does, for servers that call it without axum.
+/// `remote` is the client's address (`sourceIp`, `X-Forwarded-For`).
+pub async fn handle<B>(api: &RestApi, req: http::Request<B>, remote: Option<SocketAddr>) -> Resp
+where
+    B: http_body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let started = Instant::now();
     let wall = api.options.clock.now();
-    let request_id = ids::uuid_request_id();
-    let extended = ids::short_request_id();
-    let source_ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "127.0.0.1".to_owned());
-    let d = api.current.load_full();
+    let ids = Ids::new();
+    // A guard, not a clone: no shared reference count to bump on the hit path.
+    let d = api.current.load();
+    let (parts, body) = req.into_parts();
     let mut notes = Notes::default();
-    let method = req.method().as_str().to_owned();
-    let raw_path = req.uri().path().to_owned();
-    let mut response = serve(
-        &api,
-        &d,
-        req,
-        &request_id,
-        &extended,
-        &source_ip,
-        wall,
-        &mut notes,
-    )
-    .await;
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        h.insert(HeaderName::from_static(consts::X_AMZN_REQUEST_ID), v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&extended) {
-        h.insert(HeaderName::from_static(consts::X_AMZ_APIGW_ID), v);
-    }
+    let mut response = serve(api, &d, &parts, body, &ids, remote, wall, &mut notes).await;
     if let (Some(sink), Some(format)) = (
         &api.options.access_log,
-        notes
-            .stage
-            .as_deref()
-            .and_then(|s| d.stages.get(s))
-            .and_then(|s| s.log_format.as_deref()),
+        notes.stage.and_then(|s| s.log_format.as_deref()),
     ) {
         let ctx = log_context(
-            &api,
-            &d,
-            &request_id,
-            &extended,
-            &source_ip,
-            wall,
-            &method,
-            &raw_path,
-            &notes,
-            &response,
-            started,
+            api, &d, &ids, remote, wall, &parts, &notes, &response, started,
         );
         sink.write(access_log::render(format, &ctx));
     }
+    let h = response.headers_mut();
+    h.insert(
+        HeaderName::from_static(consts::X_AMZN_REQUEST_ID),
+        ids.request_id,
+    );
+    h.insert(
+        HeaderName::from_static(consts::X_AMZ_APIGW_ID),
+        ids.extended,
+    );
     response
+}
+
+fn source_ip(remote: Option<SocketAddr>) -> String {
+    remote
+        .map(|r| r.ip().to_string())
+        .unwrap_or_else(|| "127.0.0.1".to_owned())
 }
 
 #[allow(clippy::too_many_arguments)]
 fn log_context(
     api: &RestApi,
     d: &Deployment,
-    id: &str,
-    extended: &str,
-    source_ip: &str,
+    ids: &Ids,
+    remote: Option<SocketAddr>,
     wall: SystemTime,
-    method: &str,
-    path: &str,
-    notes: &Notes,
-    response: &Response,
+    parts: &http::request::Parts,
+    notes: &Notes<'_>,
+    response: &Resp,
     started: Instant,
 ) -> BTreeMap<&'static str, String> {
     let ms = wall
@@ -634,14 +692,21 @@ fn log_context(
         .unwrap_or_default()
         .as_millis();
     let mut c: BTreeMap<&'static str, String> = BTreeMap::new();
-    c.insert("requestId", id.to_owned());
-    c.insert("extendedRequestId", extended.to_owned());
+    c.insert("requestId", ids.request_id().to_owned());
+    c.insert("extendedRequestId", ids.extended().to_owned());
     c.insert("accountId", api.options.account_id.clone());
     c.insert("apiId", d.spec.api_id.clone());
-    c.insert("identity.sourceIp", source_ip.to_owned());
+    c.insert("identity.sourceIp", source_ip(remote));
     c.insert("protocol", "HTTP/1.1".to_owned());
-    c.insert("httpMethod", method.to_owned());
-    c.insert("path", path.to_owned());
+    c.insert("httpMethod", parts.method.as_str().to_owned());
+    c.insert("path", parts.uri.path().to_owned());
+    if let Some(ua) = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        c.insert("identity.userAgent", ua.to_owned());
+    }
     c.insert("requestTimeEpoch", ms.to_string());
     c.insert(
         "requestTime",
@@ -650,14 +715,12 @@ fn log_context(
             .format("%d/%b/%Y:%H:%M:%S +0000")
             .to_string(),
     );
-    if let Some(s) = &notes.stage {
-        c.insert("stage", s.clone());
+    if let Some(s) = notes.stage {
+        c.insert("stage", s.spec.name.clone());
     }
-    if let Some(r) = &notes.resource_path {
-        c.insert("resourcePath", r.clone());
-    }
-    if let Some(r) = &notes.resource_id {
-        c.insert("resourceId", r.clone());
+    if let Some(r) = notes.resource {
+        c.insert("resourcePath", r.path.clone());
+        c.insert("resourceId", r.id.clone());
     }
     c.insert("status", response.status().as_u16().to_string());
     use http_body::Body as _;
@@ -734,18 +797,68 @@ impl KeyValues for HeadValues<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn serve(
-    api: &RestApi,
-    d: &Deployment,
-    req: Request,
-    request_id: &str,
-    extended: &str,
-    source_ip: &str,
+/// What the integration and the authorizer need beyond the request: made on demand, so a
+/// cache hit never builds them.
+struct Lazy<'a> {
+    api: &'a RestApi,
+    d: &'a Deployment,
+    parts: &'a http::request::Parts,
+    body: &'a Bytes,
+    stage: &'a Stage,
+    stage_path: &'a str,
+    method: &'a MethodSpec,
+    resource: &'a ResourceSpec,
+    params: &'a [(String, String)],
+    ids: &'a Ids,
+    remote: Option<SocketAddr>,
     wall: SystemTime,
-    notes: &mut Notes,
-) -> Response {
-    let (parts, body) = req.into_parts();
+}
+
+impl Lazy<'_> {
+    fn facts(&self, authorizer: Authorization) -> RequestFacts {
+        facts_of(
+            self.api,
+            self.d,
+            self.parts,
+            self.body.clone(),
+            self.stage,
+            self.stage_path,
+            self.method,
+            self.params,
+            self.ids.request_id(),
+            &source_ip(self.remote),
+            self.wall,
+            authorizer,
+        )
+    }
+
+    fn rest(&self) -> RestContext {
+        RestContext {
+            resource_id: self.resource.id.clone(),
+            resource_path: self.resource.path.clone(),
+            extended_request_id: self.ids.extended().to_owned(),
+            deployment_id: self.stage.spec.deployment_id.clone(),
+            api_key: None,
+            binary_body: false,
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve<'d, B>(
+    api: &RestApi,
+    d: &'d Deployment,
+    parts: &http::request::Parts,
+    body: B,
+    ids: &Ids,
+    remote: Option<SocketAddr>,
+    wall: SystemTime,
+    notes: &mut Notes<'d>,
+) -> Resp
+where
+    B: http_body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let raw_path = parts.uri.path();
     // Stage: always the first path segment of a REST API.
     let after = raw_path.strip_prefix('/').unwrap_or(raw_path);
@@ -756,7 +869,7 @@ async fn serve(
     let Some(stage) = d.stages.get(first) else {
         return gateway_response(notes, errors::MISSING_AUTHENTICATION_TOKEN);
     };
-    notes.stage = Some(stage.spec.name.clone());
+    notes.stage = Some(stage);
     let stage_path = if rest.is_empty() { "/" } else { rest };
     let Some(found) = d.tree.find(stage_path) else {
         return gateway_response(notes, errors::MISSING_AUTHENTICATION_TOKEN);
@@ -772,8 +885,7 @@ async fn serve(
     };
     let m = &d.spec.methods[mi];
     let resource = &d.spec.resources[d.method_resource[mi]];
-    notes.resource_path = Some(resource.path.clone());
-    notes.resource_id = Some(resource.id.clone());
+    notes.resource = Some(resource);
     let sm = &stage.methods[mi];
 
     // Request size, before anything else is read.
@@ -785,11 +897,14 @@ async fn serve(
     if declared.is_some_and(|n| n > limits::MAX_PAYLOAD) {
         return gateway_response(notes, errors::REQUEST_TOO_LARGE);
     }
-    let body = if declared == Some(0) {
+    let body = if declared == Some(0) || body.is_end_stream() {
         Bytes::new()
     } else {
-        match axum::body::to_bytes(body, limits::MAX_PAYLOAD).await {
-            Ok(b) => b,
+        match http_body_util::Limited::new(body, limits::MAX_PAYLOAD)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
             Err(_) => return gateway_response(notes, errors::REQUEST_TOO_LARGE),
         }
     };
@@ -805,43 +920,35 @@ async fn serve(
         }
     }
 
-    let mut rest_ctx = RestContext {
-        resource_id: resource.id.clone(),
-        resource_path: resource.path.clone(),
-        extended_request_id: extended.to_owned(),
-        deployment_id: stage.spec.deployment_id.clone(),
-        api_key: None,
-        binary_body: false,
+    let lazy = Lazy {
+        api,
+        d,
+        parts,
+        body: &body,
+        stage,
+        stage_path,
+        method: m,
+        resource,
+        params: &found.params,
+        ids,
+        remote,
+        wall,
     };
+    let mut rest_ctx: Option<RestContext> = None;
     let mut facts: Option<RequestFacts> = None;
-    let build_facts = |authorizer: Authorization| {
-        facts_of(
-            api,
-            d,
-            &parts,
-            body.clone(),
-            stage,
-            stage_path,
-            m,
-            &found.params,
-            request_id,
-            source_ip,
-            wall,
-            authorizer,
-        )
-    };
 
     // Lambda authorizer.
     let mut usage_key: Option<String> = None;
     if let MethodAuth::Authorizer(name) = &m.auth {
-        let f = build_facts(Authorization::None);
+        let mut f = lazy.facts(Authorization::None);
+        let ctx = lazy.rest();
         let a = &d.spec.authorizers[name];
-        match authorize(api, d, name, a, &f, &rest_ctx, notes).await {
+        match authorize(api, d, name, a, &f, &ctx, notes).await {
             Ok((authorization, key)) => {
                 usage_key = key;
-                let mut f = f;
                 f.authorizer = authorization;
                 facts = Some(f);
+                rest_ctx = Some(ctx);
             }
             Err(e) => return gateway_response(notes, e),
         }
@@ -867,7 +974,8 @@ async fn serve(
             return gateway_response(notes, e);
         }
         notes.api_key_id = Some(key.id.clone());
-        rest_ctx.api_key = Some((key.value.clone(), key.id.clone()));
+        rest_ctx.get_or_insert_with(|| lazy.rest()).api_key =
+            Some((key.value.clone(), key.id.clone()));
     }
 
     // The stage cache.
@@ -876,23 +984,27 @@ async fn serve(
         _ => None,
     };
     let Some((mc, store)) = cached else {
-        let f = facts.unwrap_or_else(|| build_facts(Authorization::None));
-        return match integrate(api, d, m, &f, &rest_ctx, notes).await {
+        let f = facts.unwrap_or_else(|| lazy.facts(Authorization::None));
+        let ctx = rest_ctx.unwrap_or_else(|| lazy.rest());
+        return match integrate(api, d, m, &f, &ctx, notes).await {
             Ok(p) => respond_proxy(p, trace_header(m, &f)),
             Err(e) => gateway_response(notes, e),
         };
     };
-    let key = cache::key(
-        &stage.spec.name,
-        &d.namespaces[mi],
-        method,
-        &d.key_params[mi],
-        &HeadValues {
-            headers: &parts.headers,
-            query: parts.uri.query().unwrap_or_default(),
-            path_params: &found.params,
-        },
-    );
+    let key = match &mc.static_key {
+        Some(k) => k.clone(),
+        None => cache::key(
+            &stage.spec.name,
+            &d.namespaces[mi],
+            method,
+            &d.key_params[mi],
+            &HeadValues {
+                headers: &parts.headers,
+                query: parts.uri.query().unwrap_or_default(),
+                path_params: &found.params,
+            },
+        ),
+    };
     let refresh = cache::wants_refresh(
         parts
             .headers
@@ -944,12 +1056,12 @@ async fn serve(
     }
     let ttl = mc.policy.ttl;
     let fill = || async {
-        let f = facts.unwrap_or_else(|| build_facts(Authorization::None));
-        let p = integrate(api, d, m, &f, &rest_ctx, notes).await?;
+        let f = facts.unwrap_or_else(|| lazy.facts(Authorization::None));
+        let ctx = rest_ctx.unwrap_or_else(|| lazy.rest());
+        let p = integrate(api, d, m, &f, &ctx, notes).await?;
         let trace = trace_header(m, &f);
         Ok::<_, GatewayResponse>((p, trace))
     };
-    // The fill's own result, kept to answer this request with the response it produced.
     let (response, outcome) = if bypass {
         // An authorized refresh: straight to the integration, and the entry is replaced.
         match fill().await {
@@ -961,6 +1073,7 @@ async fn serve(
             Err(e) => return gateway_response(notes, e),
         }
     } else {
+        // The fill's trace header, to answer the request that filled with it.
         let mut produced: Option<Option<HeaderValue>> = None;
         let looked = get_or_fill(store.as_ref(), &api.coalescer, &key, wall, || async {
             let (p, trace) = fill().await?;
@@ -972,7 +1085,7 @@ async fn serve(
             Ok(l) => {
                 let trace = match (l.outcome, produced) {
                     (CacheOutcome::Miss, Some(t)) => t,
-                    _ => echo_trace(&parts.headers, wall),
+                    _ => Some(echo_trace(&parts.headers, wall)),
                 };
                 (respond_cached(&l.response, trace), l.outcome)
             }
@@ -992,15 +1105,10 @@ async fn serve(
 }
 
 /// The trace header on a cache hit: the client's, else a fresh one.
-fn echo_trace(headers: &HeaderMap, wall: SystemTime) -> Option<HeaderValue> {
+fn echo_trace(headers: &HeaderMap, wall: SystemTime) -> HeaderValue {
     match headers.get(consts::X_AMZN_TRACE_ID) {
-        Some(v) => Some(v.clone()),
-        None => HeaderValue::from_str(&ids::trace_id(
-            wall.duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs(),
-        ))
-        .ok(),
+        Some(v) => v.clone(),
+        None => trace_value(wall),
     }
 }
 
@@ -1019,7 +1127,8 @@ fn entry_of(p: &ProxyResponse, wall: SystemTime, ttl: Duration) -> CachedRespons
         p.status,
         p.headers
             .iter()
-            .map(|(k, v)| (k.clone(), Bytes::copy_from_slice(v.as_bytes())))
+            .filter(|(k, _)| !skip_header(k))
+            .map(|(k, v)| (k.to_ascii_lowercase(), Bytes::copy_from_slice(v.as_bytes())))
             .collect(),
         p.body.clone(),
         wall,
@@ -1031,8 +1140,8 @@ fn skip_header(name: &str) -> bool {
     name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
 }
 
-fn respond_proxy(p: ProxyResponse, trace: Option<HeaderValue>) -> Response {
-    let mut r = Response::new(Body::from(p.body));
+fn respond_proxy(p: ProxyResponse, trace: Option<HeaderValue>) -> Resp {
+    let mut r = Resp::new(Full::new(p.body));
     *r.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let h = r.headers_mut();
     for (k, v) in p.headers {
@@ -1052,15 +1161,12 @@ fn respond_proxy(p: ProxyResponse, trace: Option<HeaderValue>) -> Response {
     r
 }
 
-fn respond_cached(c: &CachedResponse, trace: Option<HeaderValue>) -> Response {
-    let mut r = Response::new(Body::from(c.body.clone()));
+fn respond_cached(c: &CachedResponse, trace: Option<HeaderValue>) -> Resp {
+    let mut r = Resp::new(Full::new(c.body.clone()));
     *r.status_mut() = StatusCode::from_u16(c.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let h = r.headers_mut();
     h.reserve(c.headers.len() + 3);
     for (k, v) in &c.headers {
-        if skip_header(k) {
-            continue;
-        }
         if let (Ok(k), Ok(v)) = (
             HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_maybe_shared(v.clone()),
@@ -1120,7 +1226,7 @@ fn facts_of(
     if !headers.iter().any(|(k, _)| k == consts::X_AMZN_TRACE_ID) {
         headers.push((
             consts::X_AMZN_TRACE_ID.to_owned(),
-            ids::trace_id(since.as_secs()),
+            crate::common::ids::trace_id(since.as_secs()),
         ));
     }
     RequestFacts {
@@ -1150,7 +1256,7 @@ async fn authorize(
     a: &RestAuthorizerSpec,
     f: &RequestFacts,
     rest: &RestContext,
-    notes: &mut Notes,
+    notes: &mut Notes<'_>,
 ) -> Result<(Authorization, Option<String>), GatewayResponse> {
     let identity = auth::identity(a, d.validations.get(name), f).inspect_err(|_| {
         notes.authorizer_error = Some("identity source missing or invalid".into());
@@ -1224,7 +1330,7 @@ async fn integrate(
     m: &MethodSpec,
     f: &RequestFacts,
     rest: &RestContext,
-    notes: &mut Notes,
+    notes: &mut Notes<'_>,
 ) -> Result<ProxyResponse, GatewayResponse> {
     let t0 = Instant::now();
     let result = match &m.integration {
@@ -1332,7 +1438,7 @@ async fn http_call(
     out: rest_proxy::Outgoing,
     body: Bytes,
     timeout: Duration,
-    notes: &mut Notes,
+    notes: &mut Notes<'_>,
 ) -> Result<ProxyResponse, GatewayResponse> {
     let Ok(method) = reqwest::Method::from_bytes(out.method.as_bytes()) else {
         return Err(errors::API_CONFIGURATION_ERROR);
