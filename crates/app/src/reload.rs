@@ -25,8 +25,9 @@ pub(crate) struct Live {
     pub(crate) template_path: Option<PathBuf>,
     pub(crate) overrides: BTreeMap<String, String>,
     pub(crate) aliases: Aliases,
-    /// The specs last applied, by logical id, as written in the template.
-    applied: Mutex<BTreeMap<String, FunctionSpec>>,
+    /// By logical id: the spec as written in the template when last applied, and as
+    /// deployed then (template layers resolved to version ARNs).
+    applied: Mutex<BTreeMap<String, (FunctionSpec, FunctionSpec)>>,
     events: mpsc::Sender<String>,
     /// Run after each successful reload (e.g. redeploying HTTP APIs); lines are shown.
     hooks: Mutex<Vec<ReloadHook>>,
@@ -78,6 +79,12 @@ impl Live {
         .map_err(|e| AppError::Usage(e.to_string()))??;
 
         let previous = self.applied.lock().map(|m| m.clone()).unwrap_or_default();
+        let running: BTreeMap<FunctionName, FunctionSpec> = self
+            .runtime
+            .functions()
+            .into_iter()
+            .map(|f| (f.name.clone(), f))
+            .collect();
         let mut next = BTreeMap::new();
         for spec in &template.functions {
             let id = spec
@@ -86,6 +93,22 @@ impl Live {
                 .unwrap_or_else(|| spec.name.to_string());
             let mut resolved = spec.clone();
             layers::resolve_logical(&mut resolved, &arns);
+            // Where the template did not change this function, keep what is running
+            // (the Lambda API may have changed its configuration) and only pick up
+            // new code and layer content: the template wins only where it was edited.
+            let fresh = resolved.clone();
+            if let Some((written, deployed)) = previous.get(&id) {
+                if written == spec {
+                    if let Some(current) = running.get(&spec.name) {
+                        let mut kept = current.clone();
+                        if kept.layers == deployed.layers {
+                            // The API left the layers alone: follow new layer versions.
+                            kept.layers = fresh.layers.clone();
+                        }
+                        resolved = kept;
+                    }
+                }
+            }
             let report = self.runtime.deploy(resolved).await?;
             lines.extend(report.warnings.iter().cloned());
             if report.created && !previous.is_empty() {
@@ -96,9 +119,9 @@ impl Live {
                     report.changes.join(" and ")
                 ));
             }
-            next.insert(id, spec.clone());
+            next.insert(id, (spec.clone(), fresh));
         }
-        for (id, old) in &previous {
+        for (id, (old, _)) in &previous {
             let still = template.functions.iter().any(|f| f.name == old.name);
             if !still {
                 self.runtime.remove(&old.name).await;
@@ -107,7 +130,7 @@ impl Live {
         }
         if let Ok(mut a) = self.aliases.write() {
             a.clear();
-            for (id, spec) in &next {
+            for (id, (spec, _)) in &next {
                 a.insert(id.clone(), spec.name.clone());
             }
         }
@@ -129,7 +152,12 @@ impl Live {
         for l in &template.layers {
             paths.insert(l.content.clone());
         }
+        // Absolute, resolved paths: events then carry paths comparable with the state
+        // dir, whose own writes (database, logs) must never look like edits.
         paths
+            .into_iter()
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+            .collect()
     }
 
     async fn reload(&self) {

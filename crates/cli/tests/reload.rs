@@ -118,3 +118,76 @@ fn a_changed_http_api_route_is_redeployed_while_serving() {
         (404, r#"{"message":"Not Found"}"#.to_owned())
     );
 }
+
+#[test]
+fn api_changes_survive_a_reload_and_state_dir_writes_trigger_none() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_tree(
+        dir.path(),
+        &[(
+            "src/app.py",
+            "def handler(e, c):\n    return {'memory': c.memory_limit_in_mb, 'v': 1}\n",
+        )],
+    );
+    let t = dir.path().join("template.yaml");
+    std::fs::write(
+        &t,
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/\n      Handler: app.handler\n      Runtime: python3.11\n      MemorySize: 128\n",
+    )
+    .expect("write");
+    // The state dir inside the template's folder, as by default.
+    let state = dir.path().join(".ledge");
+    let stderr_path = dir.path().join("stderr.txt");
+    let running = up_with(
+        &t,
+        &state,
+        std::fs::File::create(&stderr_path).expect("stderr"),
+    );
+    let endpoint = running.ready["aws_endpoint"]
+        .as_str()
+        .expect("endpoint")
+        .to_owned();
+    let url = running.ready["functions"]["Fn"]["invoke_url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let call = || -> serde_json::Value { serde_json::from_str(&post(&url, "{}").1).expect("json") };
+    assert_eq!(call()["memory"], "128");
+
+    let resp = reqwest::blocking::Client::new()
+        .put(format!("{endpoint}/2015-03-31/functions/Fn/configuration"))
+        .body(r#"{"MemorySize": 512}"#)
+        .send()
+        .expect("update");
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().unwrap_or_default()
+    );
+    assert_eq!(call()["memory"], "512");
+    // Several invocations write to the state dir (logs, database): no reload follows.
+    for _ in 0..5 {
+        call();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let log = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    assert!(
+        !log.contains("reload:"),
+        "writes in the state dir are not edits:\n{log}"
+    );
+    assert_eq!(call()["memory"], "512");
+
+    // A code edit reloads the code and keeps the memory the API set.
+    std::fs::write(
+        dir.path().join("src/app.py"),
+        "def handler(e, c):\n    return {'memory': c.memory_limit_in_mb, 'v': 2}\n",
+    )
+    .expect("edit");
+    eventually(15, "the new code", || call()["v"] == 2);
+    assert_eq!(
+        call()["memory"],
+        "512",
+        "the template did not change the memory"
+    );
+}
