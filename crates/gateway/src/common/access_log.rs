@@ -45,11 +45,27 @@ fn escape(v: &str) -> String {
     quoted[1..quoted.len() - 1].to_owned()
 }
 
-/// Where access log lines go.
+/// Where access log lines go. When the last clone is dropped, the writer drains the queue,
+/// flushes the file and ends before the drop returns, so no line is lost at shutdown.
 #[derive(Debug, Clone)]
 pub struct AccessLogSink {
-    tx: std::sync::mpsc::SyncSender<String>,
+    inner: std::sync::Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    tx: Option<std::sync::mpsc::SyncSender<String>>,
+    writer: Option<std::thread::JoinHandle<()>>,
     path: PathBuf,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
 }
 
 /// How long a written line may wait in the buffer before it reaches the file.
@@ -73,7 +89,7 @@ impl AccessLogSink {
             .open(path)
             .map_err(err)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<String>(QUEUE);
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("ledge-access-log".into())
             .spawn(move || {
                 use std::sync::mpsc::RecvTimeoutError;
@@ -102,18 +118,26 @@ impl AccessLogSink {
             })
             .map_err(err)?;
         Ok(Self {
-            tx,
-            path: path.to_owned(),
+            inner: std::sync::Arc::new(Inner {
+                tx: Some(tx),
+                writer: Some(writer),
+                path: path.to_owned(),
+            }),
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
     pub fn write(&self, line: String) {
-        if self.tx.try_send(line).is_err() {
-            tracing::warn!(path = %self.path.display(), "access log queue full; line dropped");
+        let sent = self
+            .inner
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.try_send(line).is_ok());
+        if !sent {
+            tracing::warn!(path = %self.inner.path.display(), "access log queue full; line dropped");
         }
     }
 }
@@ -121,6 +145,22 @@ impl AccessLogSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropping_the_sink_flushes_every_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a/b.log");
+        let sink = AccessLogSink::open(&path, false).expect("open");
+        let clone = sink.clone();
+        for i in 0..1000 {
+            clone.write(format!("line {i}"));
+        }
+        drop(clone);
+        drop(sink);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.lines().count(), 1000);
+        assert_eq!(text.lines().last(), Some("line 999"));
+    }
 
     #[test]
     fn renders_context_variables_and_dashes() {
