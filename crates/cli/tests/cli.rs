@@ -152,6 +152,14 @@ fn up_serves_the_example_warm_and_shuts_down_cleanly() {
     let (_, body, _) = post(url, r#"{"name":"again"}"#);
     assert_eq!(body, r#"{"message": "Hello, again!"}"#);
 
+    // The example's HTTP API route reaches the same function.
+    let api = ready["apis"]["ServerlessHttpApi"]["url"]
+        .as_str()
+        .expect("api url");
+    let r = reqwest::blocking::get(format!("{api}/hello?name=api")).expect("get");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.text().expect("body"), r#"{"message": "Hello, api!"}"#);
+
     // The context function sees what the template resolved.
     let ctx_url = ready["functions"]["ContextFunction"]["invoke_url"]
         .as_str()
@@ -170,7 +178,11 @@ fn up_serves_the_example_warm_and_shuts_down_cleanly() {
         .args(["logs", "HelloFunction", "--state-dir"])
         .arg(state.path()));
     let log = text(&out.stdout);
-    assert_eq!(log.matches("REPORT RequestId: ").count(), 2, "{log}");
+    assert_eq!(
+        log.matches("REPORT RequestId: ").count(),
+        3,
+        "two direct calls and one through the API:\n{log}"
+    );
     assert_eq!(
         log.matches("Init Duration: ").count(),
         1,
