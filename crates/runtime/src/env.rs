@@ -59,6 +59,10 @@ pub(crate) struct Environment {
     pipe_task: JoinHandle<()>,
     pub(crate) tmp: Option<TmpSlot>,
     pub(crate) last_used: Instant,
+    /// The cgroup's CPU and throttled time when the last invocation ended. An idle
+    /// environment uses no CPU, so these start the next invocation's accounting
+    /// without reading the cgroup again on the warm path.
+    cpu_mark: Option<(Option<Duration>, Option<Duration>)>,
 }
 
 /// Why an environment could not be started; the caller turns it into an outcome.
@@ -182,6 +186,7 @@ impl Environment {
             pipe_task,
             tmp: Some(tmp),
             last_used: Instant::now(),
+            cpu_mark: None,
         })
     }
 
@@ -201,8 +206,10 @@ impl Environment {
         self.pipe
             .platform(&[logs::start_line(&inv.request_id, &version)]);
 
-        let cpu_before = self.process.cpu_usage();
-        let throttled_before = self.process.cpu_throttled();
+        let (cpu_before, throttled_before) = match self.cpu_mark.take() {
+            Some(mark) => mark,
+            None => (self.process.cpu_usage(), self.process.cpu_throttled()),
+        };
         let timeout = self.config.spec.timeout;
         let started = Instant::now();
         let deadline = started + timeout.duration();
@@ -410,11 +417,13 @@ impl Environment {
         let init = self.init_duration.take();
         let memory_mb = self.config.spec.memory.get();
         let peak = self.process.memory_peak_bytes();
-        let cpu_time = match (cpu_before, self.process.cpu_usage()) {
+        let (cpu_now, throttled_now) = (self.process.cpu_usage(), self.process.cpu_throttled());
+        self.cpu_mark = Some((cpu_now, throttled_now));
+        let cpu_time = match (cpu_before, cpu_now) {
             (Some(b), Some(a)) => Some(a.saturating_sub(b)),
             _ => None,
         };
-        let cpu_throttled = match (throttled_before, self.process.cpu_throttled()) {
+        let cpu_throttled = match (throttled_before, throttled_now) {
             (Some(b), Some(a)) => Some(a.saturating_sub(b)),
             _ => None,
         };
