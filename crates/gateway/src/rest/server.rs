@@ -640,8 +640,8 @@ where
     B: http_body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let started = Instant::now();
     let wall = api.options.clock.now();
+    let started = api.options.access_log.as_ref().map(|_| Instant::now());
     let ids = Ids::new();
     // A guard, not a clone: no shared reference count to bump on the hit path.
     let d = api.current.load();
@@ -652,6 +652,7 @@ where
         &api.options.access_log,
         notes.stage.and_then(|s| s.log_format.as_deref()),
     ) {
+        let started = started.unwrap_or_else(Instant::now);
         let ctx = log_context(
             api, &d, &ids, remote, wall, &parts, &notes, &response, started,
         );
@@ -900,10 +901,7 @@ where
     let body = if declared == Some(0) || body.is_end_stream() {
         Bytes::new()
     } else {
-        match http_body_util::Limited::new(body, limits::MAX_PAYLOAD)
-            .collect()
-            .await
-        {
+        match Box::pin(http_body_util::Limited::new(body, limits::MAX_PAYLOAD).collect()).await {
             Ok(b) => b.to_bytes(),
             Err(_) => return gateway_response(notes, errors::REQUEST_TOO_LARGE),
         }
@@ -943,7 +941,7 @@ where
         let mut f = lazy.facts(Authorization::None);
         let ctx = lazy.rest();
         let a = &d.spec.authorizers[name];
-        match authorize(api, d, name, a, &f, &ctx, notes).await {
+        match Box::pin(authorize(api, d, name, a, &f, &ctx, notes)).await {
             Ok((authorization, key)) => {
                 usage_key = key;
                 f.authorizer = authorization;
@@ -986,7 +984,7 @@ where
     let Some((mc, store)) = cached else {
         let f = facts.unwrap_or_else(|| lazy.facts(Authorization::None));
         let ctx = rest_ctx.unwrap_or_else(|| lazy.rest());
-        return match integrate(api, d, m, &f, &ctx, notes).await {
+        return match Box::pin(integrate(api, d, m, &f, &ctx, notes)).await {
             Ok(p) => respond_proxy(p, trace_header(m, &f)),
             Err(e) => gateway_response(notes, e),
         };
@@ -1054,42 +1052,28 @@ where
             }
         }
     }
-    let ttl = mc.policy.ttl;
-    let fill = || async {
-        let f = facts.unwrap_or_else(|| lazy.facts(Authorization::None));
-        let ctx = rest_ctx.unwrap_or_else(|| lazy.rest());
-        let p = integrate(api, d, m, &f, &ctx, notes).await?;
-        let trace = trace_header(m, &f);
-        Ok::<_, GatewayResponse>((p, trace))
-    };
-    let (response, outcome) = if bypass {
-        // An authorized refresh: straight to the integration, and the entry is replaced.
-        match fill().await {
-            Ok((p, trace)) => {
-                let entry = entry_of(&p, wall, ttl);
-                store.put(&key, entry).await;
-                (respond_proxy(p, trace), CacheOutcome::Miss)
+    // The hit path stays in this (small) future; a miss or a refresh runs in its own,
+    // boxed, so its state never weighs on hits.
+    let (response, outcome) = match (bypass, store.get(&key, wall).await) {
+        (false, Some(hit)) => (
+            respond_cached(&hit, Some(echo_trace(&parts.headers, wall))),
+            CacheOutcome::Hit,
+        ),
+        _ => {
+            let ctx = MissContext {
+                api,
+                d,
+                m,
+                lazy: &lazy,
+                store: store.as_ref(),
+                key: &key,
+                ttl: mc.policy.ttl,
+                bypass,
+            };
+            match Box::pin(miss(ctx, facts, rest_ctx, notes)).await {
+                Ok(r) => r,
+                Err(e) => return gateway_response(notes, e),
             }
-            Err(e) => return gateway_response(notes, e),
-        }
-    } else {
-        // The fill's trace header, to answer the request that filled with it.
-        let mut produced: Option<Option<HeaderValue>> = None;
-        let looked = get_or_fill(store.as_ref(), &api.coalescer, &key, wall, || async {
-            let (p, trace) = fill().await?;
-            produced = Some(trace);
-            Ok::<_, GatewayResponse>(entry_of(&p, wall, ttl))
-        })
-        .await;
-        match looked {
-            Ok(l) => {
-                let trace = match (l.outcome, produced) {
-                    (CacheOutcome::Miss, Some(t)) => t,
-                    _ => Some(echo_trace(&parts.headers, wall)),
-                };
-                (respond_cached(&l.response, trace), l.outcome)
-            }
-            Err(e) => return gateway_response(notes, e),
         }
     };
     mc.metrics.record(outcome);
@@ -1102,6 +1086,65 @@ where
         );
     }
     response
+}
+
+/// What a cache miss (or an authorized refresh) needs.
+struct MissContext<'a> {
+    api: &'a RestApi,
+    d: &'a Deployment,
+    m: &'a MethodSpec,
+    lazy: &'a Lazy<'a>,
+    store: &'a dyn CacheStore,
+    key: &'a CacheKey,
+    ttl: Duration,
+    /// An authorized `max-age=0`: skip the lookup, fill, and replace the entry.
+    bypass: bool,
+}
+
+/// A miss: the integration fills the entry (once for concurrent misses of one key). `Err`
+/// is a gateway response, never cached.
+async fn miss(
+    c: MissContext<'_>,
+    facts: Option<RequestFacts>,
+    rest_ctx: Option<RestContext>,
+    notes: &mut Notes<'_>,
+) -> Result<(Resp, CacheOutcome), GatewayResponse> {
+    let MissContext {
+        api,
+        d,
+        m,
+        lazy,
+        store,
+        key,
+        ttl,
+        bypass,
+    } = c;
+    let wall = lazy.wall;
+    let fill = || async {
+        let f = facts.unwrap_or_else(|| lazy.facts(Authorization::None));
+        let ctx = rest_ctx.unwrap_or_else(|| lazy.rest());
+        let p = integrate(api, d, m, &f, &ctx, notes).await?;
+        let trace = trace_header(m, &f);
+        Ok::<_, GatewayResponse>((p, trace))
+    };
+    if bypass {
+        let (p, trace) = fill().await?;
+        store.put(key, entry_of(&p, wall, ttl)).await;
+        return Ok((respond_proxy(p, trace), CacheOutcome::Miss));
+    }
+    // The fill's trace header, to answer the request that filled with it.
+    let mut produced: Option<Option<HeaderValue>> = None;
+    let l = get_or_fill(store, &api.coalescer, key, wall, || async {
+        let (p, trace) = fill().await?;
+        produced = Some(trace);
+        Ok::<_, GatewayResponse>(entry_of(&p, wall, ttl))
+    })
+    .await?;
+    let trace = match (l.outcome, produced) {
+        (CacheOutcome::Miss, Some(t)) => t,
+        _ => Some(echo_trace(&lazy.parts.headers, wall)),
+    };
+    Ok((respond_cached(&l.response, trace), l.outcome))
 }
 
 /// The trace header on a cache hit: the client's, else a fresh one.
