@@ -792,3 +792,62 @@ async fn sam_cors_preflight_mock() {
     assert!(got.header("x-amzn-trace-id").is_none());
     assert_eq!(fake.count("Fn"), 0);
 }
+
+/// With signatures required (`ledge up --auth`), management calls must be SigV4-signed for
+/// `apigateway` by a configured key.
+#[tokio::test]
+async fn management_calls_can_require_signatures() {
+    let fake = Fake::new();
+    let (_, api) = serve(
+        api(
+            "Api",
+            plain_stage("Prod"),
+            vec![method("GET", "/items", lambda("Fn"))],
+        ),
+        &fake,
+    );
+    let registry = Arc::new(RestRegistry::default());
+    registry.insert(api);
+    let mgmt = management_router(Management {
+        registry,
+        auth: Some(sigv4::AccessKeys::new([(
+            "AKID".to_owned(),
+            "s3cret".to_owned(),
+        )])),
+        account_id: "123456789012".into(),
+    });
+    let unsigned = call(&mgmt, get("/restapis/Api/stages/Prod")).await;
+    assert_eq!(unsigned.status, 403);
+    assert_eq!(
+        unsigned.header("x-amzn-errortype"),
+        Some("MissingAuthenticationTokenException")
+    );
+    let signed = |key: &str, secret: &str| {
+        let headers = sigv4::signature_headers(
+            key,
+            secret,
+            "us-east-1",
+            "apigateway",
+            "GET",
+            "127.0.0.1:3000",
+            "/restapis/Api/stages/Prod",
+            "",
+            b"",
+            std::time::SystemTime::now(),
+        );
+        let mut b = Request::get("/restapis/Api/stages/Prod").header("host", "127.0.0.1:3000");
+        for (k, v) in headers {
+            b = b.header(k, v);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    let ok = call(&mgmt, signed("AKID", "s3cret")).await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json()["stageName"], "Prod");
+    let wrong = call(&mgmt, signed("AKID", "nope")).await;
+    assert_eq!(wrong.status, 403);
+    assert_eq!(
+        wrong.header("x-amzn-errortype"),
+        Some("InvalidSignatureException")
+    );
+}

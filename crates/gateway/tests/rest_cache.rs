@@ -836,3 +836,46 @@ async fn update_stage_patches_method_settings() {
     let got = call(&mgmt, get(&format!("/restapis/{id}/stages/Prod"))).await;
     assert_eq!(got.json()["stageName"], "Prod");
 }
+
+/// A redeploy (hot reload, UpdateStage) keeps a stage's entries while its cache cluster
+/// stays as it was; resizing or disabling the cluster loses them, as on AWS; a spec that
+/// does not compile leaves the last good deployment serving.
+#[tokio::test]
+async fn redeploys_keep_entries_unless_the_cluster_changes() {
+    let env = Env::memory();
+    let fake = Fake::new();
+    counting(&fake);
+    let (r, api) = env.serve(items_api(vec![]), &fake);
+    assert_eq!(n(&call(&r, get("/Prod/items")).await), 1);
+    let mut spec = api.spec();
+    spec.stages[0]
+        .method_settings
+        .push(setting("*", "*", |s| s.cache_ttl_seconds = Some(60)));
+    api.redeploy(spec.clone()).unwrap();
+    assert_eq!(n(&call(&r, get("/Prod/items")).await), 1, "kept");
+    spec.stages[0].cache_cluster_size = "1.6".parse().unwrap();
+    api.redeploy(spec.clone()).unwrap();
+    assert_eq!(
+        n(&call(&r, get("/Prod/items")).await),
+        2,
+        "resized: emptied"
+    );
+    env.advance(60);
+    assert_eq!(n(&call(&r, get("/Prod/items")).await), 3, "the new TTL");
+    let mut bad = spec.clone();
+    bad.methods[0].auth = MethodAuth::Authorizer("Nope".into());
+    assert!(api.redeploy(bad).is_err());
+    assert_eq!(
+        n(&call(&r, get("/Prod/items")).await),
+        3,
+        "the last good deployment serves"
+    );
+    spec.stages[0].cache_cluster_enabled = false;
+    api.redeploy(spec).unwrap();
+    assert_eq!(n(&call(&r, get("/Prod/items")).await), 4);
+    assert_eq!(
+        n(&call(&r, get("/Prod/items")).await),
+        5,
+        "no cluster, no cache"
+    );
+}
