@@ -266,7 +266,13 @@ impl RestApi {
                 None => None,
             };
             let mut methods = serde_json::Map::new();
-            for m in counts.map(|c| c.methods.as_slice()).unwrap_or_default() {
+            // Methods that were never served from or for the cache are left out.
+            for m in counts
+                .map(|c| c.methods.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter(|m| m.hits + m.misses > 0)
+            {
                 methods.insert(
                     m.method.clone(),
                     serde_json::json!({"CacheHitCount": m.hits, "CacheMissCount": m.misses}),
