@@ -165,7 +165,9 @@ fn serve_rest(
                 },
             };
             let _ = tcp.set_nodelay(true);
-            let api = api.clone();
+            // Each connection clones its own handle per request, so requests on different
+            // cores never contend for one reference count.
+            let api = Arc::new(api.clone());
             let cancel = cancel.clone();
             connections.spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
