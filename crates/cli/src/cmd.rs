@@ -367,11 +367,15 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !ready.apis.is_empty() {
-        out.push_str("  HTTP APIs:\n");
+        out.push_str("  APIs (API Gateway):\n");
         let width = ready.apis.keys().map(String::len).max().unwrap_or(0);
         for (id, api) in &ready.apis {
             let url = api["url"].as_str().unwrap_or_default();
-            out.push_str(&format!("    {id:<width$}  {url}\n"));
+            let kind = match api["kind"].as_str() {
+                Some("rest") => "REST",
+                _ => "HTTP",
+            };
+            out.push_str(&format!("    {id:<width$}  {kind:<4}  {url}\n"));
         }
     }
     out.push_str(&format!(
