@@ -7,86 +7,18 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use ledge_gateway::http::*;
-use ledge_model::{
-    Invoke, InvokeError, InvokeOutcome, InvokeRequest, InvokeResult, RequestId, ThrottleReason,
-};
+use ledge_model::{InvokeOutcome, ThrottleReason};
 use serde_json::{json, Value as J};
-use tower::ServiceExt;
-
-type Script = Box<dyn Fn(&J) -> InvokeOutcome + Send + Sync>;
-
-/// A fake function host: per function, a script from event to outcome; every call recorded.
-#[derive(Default)]
-struct Fake {
-    scripts: Mutex<BTreeMap<String, (Script, Duration)>>,
-    calls: Mutex<Vec<(String, J)>>,
-}
-
-impl Fake {
-    fn on(&self, name: &str, f: impl Fn(&J) -> InvokeOutcome + Send + Sync + 'static) {
-        self.on_slow(name, Duration::ZERO, f);
-    }
-    fn on_slow(
-        &self,
-        name: &str,
-        d: Duration,
-        f: impl Fn(&J) -> InvokeOutcome + Send + Sync + 'static,
-    ) {
-        self.scripts
-            .lock()
-            .unwrap()
-            .insert(name.into(), (Box::new(f), d));
-    }
-    fn calls(&self, name: &str) -> Vec<J> {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, e)| e.clone())
-            .collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl Invoke for Fake {
-    async fn invoke(&self, r: InvokeRequest) -> Result<InvokeResult, InvokeError> {
-        let name = r.function.to_string();
-        let event: J = serde_json::from_slice(&r.payload).expect("events are JSON");
-        self.calls
-            .lock()
-            .unwrap()
-            .push((name.clone(), event.clone()));
-        let (outcome, delay) = {
-            let scripts = self.scripts.lock().unwrap();
-            let Some((f, d)) = scripts.get(&name) else {
-                return Err(InvokeError::FunctionNotFound { arn: name });
-            };
-            (f(&event), *d)
-        };
-        tokio::time::sleep(delay).await;
-        Ok(InvokeResult {
-            request_id: RequestId::new_random(),
-            outcome,
-            executed_version: "$LATEST".into(),
-            log_tail: None,
-            report: None,
-        })
-    }
-}
-
-fn ok(v: J) -> InvokeOutcome {
-    InvokeOutcome::Success {
-        payload: Bytes::from(v.to_string()),
-    }
-}
+#[path = "support/fake.rs"]
+mod fake;
+use fake::*;
 
 fn lambda(function: &str, format: PayloadFormat) -> IntegrationSpec {
     IntegrationSpec::Lambda {
@@ -119,35 +51,6 @@ fn api(stages: &[&str], routes: Vec<RouteSpec>) -> HttpApiSpec {
 fn serve(spec: HttpApiSpec, fake: &Arc<Fake>) -> (axum::Router, Arc<HttpApi>) {
     let api = HttpApi::new(spec, fake.clone(), GatewayOptions::default()).expect("compiles");
     (router(api.clone()), api)
-}
-
-struct Resp {
-    status: u16,
-    headers: http::HeaderMap,
-    body: Bytes,
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-async fn call(router: &axum::Router, req: Request<Body>) -> Resp {
-    let r = router.clone().oneshot(req).await.expect("infallible");
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let body = axum::body::to_bytes(r.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    Resp {
-        status,
-        headers,
-        body,
-    }
 }
 
 fn get(uri: &str) -> Request<Body> {
