@@ -173,12 +173,14 @@ impl FunctionConfig {
 
         let (program, args, runtime_version) = match &spec.runtime {
             Runtime::Python(minor) => {
-                let (interp, stand_in) = shared.pythons.find(*minor).map_err(|message| {
-                    DeployError::Invalid {
-                        function: name.clone(),
-                        message,
-                    }
-                })?;
+                let (interp, stand_in) =
+                    shared
+                        .pythons
+                        .find(*minor)
+                        .map_err(|message| DeployError::Invalid {
+                            function: name.clone(),
+                            message,
+                        })?;
                 if stand_in {
                     warnings.push(format!(
                         "{name}: python3.{minor} is not installed here; running it on {} (Python {})",
@@ -190,10 +192,7 @@ impl FunctionConfig {
                 if let Some(dir) = interp.path.parent() {
                     path = format!("{}:{path}", dir.display());
                 }
-                env.insert(
-                    "_LEDGE_SITE_DIRS".into(),
-                    interp.site_dirs.join(":"),
-                );
+                env.insert("_LEDGE_SITE_DIRS".into(), interp.site_dirs.join(":"));
                 env.insert("_LEDGE_OPT_DIR".into(), opt.clone());
                 (
                     interp.path.clone(),
@@ -216,25 +215,39 @@ impl FunctionConfig {
                     opt_root.join("bootstrap")
                 };
                 let flavour = spec.runtime.to_string();
-                let v = flavour.strip_prefix("provided.").unwrap_or("al1").to_owned();
+                let v = flavour
+                    .strip_prefix("provided.")
+                    .unwrap_or("al1")
+                    .to_owned();
                 (program, Vec::new(), format!("provided:{v}.v1"))
             }
-            Runtime::NodeJs(_) => {
-                return Err(DeployError::Invalid {
-                    function: name,
-                    message: format!(
-                        "runtime {} is not supported yet (supported: python3.x, provided, provided.al2, provided.al2023)",
-                        spec.runtime
-                    ),
-                })
+            Runtime::NodeJs(major) => {
+                let (node, stand_in) =
+                    crate::node::find(*major).map_err(|message| DeployError::Invalid {
+                        function: name.clone(),
+                        message,
+                    })?;
+                if stand_in {
+                    warnings.push(crate::node::stand_in_warning(&name, *major, &node));
+                }
+                if let Some(dir) = node.path.parent() {
+                    path = format!("{}:{path}", dir.display());
+                }
+                env.insert(
+                    "NODE_PATH".into(),
+                    crate::node::node_path(*major, &opt, &rt, &task),
+                );
+                (
+                    node.path,
+                    crate::node::args(spec.memory.get(), &rt),
+                    format!("nodejs:{major}.v1"),
+                )
             }
         };
         env.insert("PATH".into(), path);
         if resolved.opt.is_some() {
-            env.insert(
-                "NODE_PATH".into(),
-                format!("{opt}/nodejs/node_modules:{rt}/node_modules"),
-            );
+            env.entry("NODE_PATH".into())
+                .or_insert_with(|| format!("{opt}/nodejs/node_modules:{rt}/node_modules"));
             if !use_mounts {
                 // Without a mount namespace, /opt is not where Lambda's search paths
                 // point: point them at the merged layers instead, and say so once.

@@ -2,8 +2,8 @@
 //!
 //! This crate owns the Runtime API server each environment talks to, the per-function
 //! pools of warm environments (cold start, reuse, scale-out, throttling, eviction,
-//! retirement on change), deadlines, the platform's log lines, and the managed Python
-//! runtime shipped inside ledge. It implements [`ledge_model::Invoke`].
+//! retirement on change), deadlines, the platform's log lines, and the managed Python and
+//! Node.js runtimes shipped inside ledge. It implements [`ledge_model::Invoke`].
 //!
 //! It never knows about HTTP APIs or events from gateways: callers hand it payloads.
 //! Processes are started only through `ledge-sandbox`.
@@ -14,6 +14,7 @@ mod control;
 mod env;
 mod function;
 pub mod logs;
+pub mod node;
 pub mod payloads;
 mod pool;
 pub mod protocol;
@@ -160,6 +161,10 @@ impl Runtime {
                 }
             })?;
         }
+        node::install(&runtime_dir).map_err(|source| RuntimeError::Prepare {
+            path: runtime_dir.join("node"),
+            source,
+        })?;
         let empty_opt = runtime_dir.join("empty-opt");
         prep(&empty_opt)?;
         let tmp_root = config.state_dir.join("tmp");
