@@ -53,6 +53,9 @@ pub(crate) struct MethodCall {
     /// The first argument compiled as a Java regex, when it is a literal and the method
     /// takes a regex (`replaceAll`, `replaceFirst`, `matches`, `split`).
     pub(crate) regex: Option<Arc<JavaRegex>>,
+    /// The first argument parsed as a JSONPath, when it is a literal and the method is
+    /// `json` or `path` (of `$input`).
+    pub(crate) path: Option<Box<crate::json::Path>>,
     pub(crate) pos: Pos,
 }
 

@@ -309,6 +309,27 @@ pub(crate) enum Selected {
 }
 
 pub(crate) fn select(heap: &Heap, root: &Val, path: &Path) -> Result<Selected, String> {
+    if path.definite() {
+        // At most one node at each step: follow it without collecting.
+        let mut cur = root.clone();
+        for seg in &path.segments {
+            let next = match (&cur, &seg.sel) {
+                (Val::Map(id), Sel::Names(names)) => heap.maps[*id as usize].get(&names[0]),
+                (Val::List(id), Sel::Indexes(idx)) => {
+                    let items = &heap.lists[*id as usize].items;
+                    let (i, len) = (idx[0], items.len() as i64);
+                    let i = if i < 0 { i + len } else { i };
+                    usize::try_from(i).ok().and_then(|i| items.get(i))
+                }
+                _ => None,
+            };
+            match next {
+                Some(v) => cur = v.clone(),
+                None => return Ok(Selected::Missing),
+            }
+        }
+        return Ok(Selected::One(cur));
+    }
     let mut cur = vec![root.clone()];
     for seg in &path.segments {
         let mut next = Vec::new();

@@ -105,7 +105,7 @@ impl<'t> Renderer<'t> {
                 _ => None,
             }),
             Val::Foreach(i) => Ok(self.foreach_method(i, name)),
-            Val::Input => self.input_method(name, args, pos),
+            Val::Input => self.input_method(name, args, mc, pos),
             Val::Util => self.util_method(name, args, pos),
         }
     }
@@ -512,7 +512,7 @@ impl<'t> Renderer<'t> {
 
     // ---- $input ------------------------------------------------------------------------
 
-    fn body_text(&self) -> &'t str {
+    pub(crate) fn body_text(&self) -> &'t str {
         // API Gateway treats an empty body as an empty JSON object.
         if self.ctx.body.is_empty() {
             "{}"
@@ -533,7 +533,9 @@ impl<'t> Renderer<'t> {
         Ok(v)
     }
 
-    fn select(&mut self, path: &str, pos: Pos) -> RResult<Selected> {
+    /// Selects `path` in the body; `compiled` is the same path parsed at compile time, when
+    /// it was a literal.
+    fn select(&mut self, path: &str, compiled: Option<&json::Path>, pos: Pos) -> RResult<Selected> {
         let jerr = |message: String| -> Box<RenderError> {
             Box::new(RenderError::JsonPath {
                 path: path.to_owned(),
@@ -542,16 +544,114 @@ impl<'t> Renderer<'t> {
                 column: pos.col,
             })
         };
-        let p = json::parse_path(path).map_err(jerr)?;
+        let parsed;
+        let p = match compiled {
+            Some(p) => p,
+            None => {
+                parsed = json::parse_path(path).map_err(jerr)?;
+                &parsed
+            }
+        };
         let root = self.parsed_body()?;
-        let sel = json::select(&self.heap, &root, &p).map_err(jerr)?;
+        let sel = json::select(&self.heap, &root, p).map_err(jerr)?;
         if let Selected::Many(v) = &sel {
             self.tick(v.len() as u64)?;
         }
         Ok(sel)
     }
 
-    fn input_method(&mut self, name: &str, args: &[Val], pos: Pos) -> MResult {
+    /// `$input.json(path)` appended to `out`.
+    fn write_input_json(
+        &mut self,
+        path: &str,
+        mc: Option<&MethodCall>,
+        pos: Pos,
+        out: &mut String,
+    ) -> RResult<()> {
+        match self.select(path, mc.and_then(|m| m.path.as_deref()), pos)? {
+            // AWS renders a missing definite path as a quoted empty string.
+            Selected::Missing => out.push_str("\"\""),
+            Selected::One(v) => self.json_into(out, &v, 0)?,
+            Selected::Many(items) => {
+                let l = self.heap.list(items, true);
+                self.json_into(out, &l, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `$input.params(name)`: path, then query string, then header (exactly, then ignoring
+    /// ASCII case); `""` when absent.
+    fn input_param(&self, n: &str) -> &'t str {
+        let p = &self.ctx.params;
+        p.path
+            .get(n)
+            .or_else(|| p.querystring.get(n))
+            .or_else(|| p.header.get(n))
+            .or_else(|| {
+                p.header
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                    .map(|(_, v)| v)
+            })
+            .map_or("", String::as_str)
+    }
+
+    /// Writes the result of a `$util` or `$input` call that yields a string straight into
+    /// `out`, with the same checks and step counts as evaluating it. `false` when the call
+    /// is not one of those; the caller then evaluates it as usual.
+    pub(crate) fn write_call(
+        &mut self,
+        recv: &Val,
+        mc: &'t MethodCall,
+        args: &[Val],
+        out: &mut String,
+    ) -> RResult<bool> {
+        let (name, pos) = (&*mc.name, mc.pos);
+        match (recv, name, args) {
+            (Val::Util, "escapeJavaScript" | "urlEncode" | "base64Encode", [arg]) => {
+                let shown;
+                let s: &str = match arg {
+                    Val::Null => return Ok(true),
+                    Val::Str(s) => s,
+                    v => {
+                        shown = self.display(v)?;
+                        &shown
+                    }
+                };
+                self.tick(s.len() as u64 / 64)?;
+                match name {
+                    "escapeJavaScript" => escape_javascript_into(out, s),
+                    "urlEncode" => out.extend(form_urlencoded::byte_serialize(s.as_bytes())),
+                    _ => base64::engine::general_purpose::STANDARD.encode_string(s.as_bytes(), out),
+                }
+            }
+            (Val::Input, "json", [arg]) => {
+                let Some(p) = self.str_arg(arg, name, pos)? else {
+                    return Ok(false);
+                };
+                self.write_input_json(&p, Some(mc), pos, out)?;
+            }
+            (Val::Input, "params", [arg]) => {
+                let Some(n) = self.str_arg(arg, name, pos)? else {
+                    return Ok(false);
+                };
+                out.push_str(self.input_param(&n));
+            }
+            (Val::Input, "body" | "getBody", []) => out.push_str(self.body_text()),
+            _ => return Ok(false),
+        }
+        self.check_len(out.len())?;
+        Ok(true)
+    }
+
+    fn input_method(
+        &mut self,
+        name: &str,
+        args: &[Val],
+        mc: Option<&MethodCall>,
+        pos: Pos,
+    ) -> MResult {
         Ok(Some(match (name, args.len()) {
             ("body" | "getBody", 0) => Val::str(self.body_text()),
             ("json", 1) => {
@@ -559,22 +659,14 @@ impl<'t> Renderer<'t> {
                     return Ok(None);
                 };
                 let mut out = String::with_capacity(self.ctx.body.len() + 2);
-                match self.select(&p, pos)? {
-                    // AWS renders a missing definite path as a quoted empty string.
-                    Selected::Missing => out.push_str("\"\""),
-                    Selected::One(v) => self.json_into(&mut out, &v, 0)?,
-                    Selected::Many(items) => {
-                        let l = self.heap.list(items, true);
-                        self.json_into(&mut out, &l, 0)?;
-                    }
-                }
+                self.write_input_json(&p, mc, pos, &mut out)?;
                 return self.new_string(out);
             }
             ("path", 1) => {
                 let Some(p) = self.str_arg(&args[0], name, pos)? else {
                     return Ok(None);
                 };
-                match self.select(&p, pos)? {
+                match self.select(&p, mc.and_then(|m| m.path.as_deref()), pos)? {
                     Selected::Missing => Val::Null,
                     Selected::One(v) => v,
                     Selected::Many(items) => self.heap.list(items, true),
@@ -606,19 +698,7 @@ impl<'t> Renderer<'t> {
                 let Some(n) = self.str_arg(&args[0], name, pos)? else {
                     return Ok(None);
                 };
-                let p = &self.ctx.params;
-                let found = p
-                    .path
-                    .get(&*n)
-                    .or_else(|| p.querystring.get(&*n))
-                    .or_else(|| p.header.get(&*n))
-                    .or_else(|| {
-                        p.header
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(&n))
-                            .map(|(_, v)| v)
-                    });
-                Val::str(found.map_or("", String::as_str))
+                Val::str(self.input_param(&n))
             }
             _ => return Ok(None),
         }))
@@ -637,7 +717,11 @@ impl<'t> Renderer<'t> {
         };
         self.tick(s.len() as u64 / 64)?;
         Ok(Some(match name {
-            "escapeJavaScript" => return self.new_string(escape_javascript(&s)),
+            "escapeJavaScript" => {
+                let mut out = String::with_capacity(s.len() + 8);
+                escape_javascript_into(&mut out, &s);
+                return self.new_string(out);
+            }
             "urlEncode" => {
                 return self.new_string(form_urlencoded::byte_serialize(s.as_bytes()).collect())
             }
@@ -697,10 +781,19 @@ fn number_method(v: &Val, name: &str, args: &[Val]) -> Option<Val> {
 
 /// commons-lang `StringEscapeUtils.escapeJavaScript`: `'` → `\'`, `"` → `\"`, `\` → `\\`,
 /// `/` → `\/`, control characters as `\b \t \n \f \r` or `\u00XX`, and every UTF-16 unit
-/// above 0x7F as `\uXXXX` (upper-case hex).
-pub(crate) fn escape_javascript(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+/// above 0x7F as `\uXXXX` (upper-case hex). Appends to `out`, copying runs that need no
+/// escape in one go.
+pub(crate) fn escape_javascript_into(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    while let Some(off) = bytes[start..]
+        .iter()
+        .position(|&b| matches!(b, b'\'' | b'"' | b'\\' | b'/') || !(0x20..0x80).contains(&b))
+    {
+        let i = start + off;
+        out.push_str(&s[start..i]);
+        let c = s[i..].chars().next().unwrap_or('\0');
         match c {
             '\'' => out.push_str("\\'"),
             '"' => out.push_str("\\\""),
@@ -711,15 +804,25 @@ pub(crate) fn escape_javascript(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\u{c}' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7f => {
+            c => {
                 let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{:04X}", unit));
+                for &unit in c.encode_utf16(&mut buf).iter() {
+                    out.push_str("\\u");
+                    for shift in [12, 8, 4, 0] {
+                        out.push(HEX[(unit >> shift) as usize & 15] as char);
+                    }
                 }
             }
-            c => out.push(c),
         }
+        start = i + c.len_utf8();
     }
+    out.push_str(&s[start..]);
+}
+
+#[cfg(test)]
+fn escape_javascript(s: &str) -> String {
+    let mut out = String::new();
+    escape_javascript_into(&mut out, s);
     out
 }
 

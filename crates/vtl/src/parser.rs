@@ -739,10 +739,17 @@ impl<'a, 's> Parser<'a, 's> {
                             ) => JavaRegex::new(p).ok().map(Arc::new),
                             _ => None,
                         };
+                        let path = match (name, args.as_slice()) {
+                            ("json" | "path", [Expr::Str(p)]) => {
+                                crate::json::parse_path(p).ok().map(Box::new)
+                            }
+                            _ => None,
+                        };
                         mods.push(Modifier::Method(Box::new(MethodCall {
                             name: name.into(),
                             args,
                             regex,
+                            path,
                             pos: self.pos_of(mstart),
                         })));
                     } else {

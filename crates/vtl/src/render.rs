@@ -330,10 +330,7 @@ impl<'t> Renderer<'t> {
             self.tick(1)?;
             match node {
                 Node::Text(t) => self.push(out, t)?,
-                Node::Ref(r) => {
-                    let v = self.eval_ref(r)?;
-                    self.write_val(out, &v, r.pos)?;
-                }
+                Node::Ref(r) => self.write_ref(r, out)?,
                 Node::Set(s) => self.exec_set(s)?,
                 Node::If(n) => {
                     let mut chosen = n.otherwise.as_deref();
@@ -664,6 +661,43 @@ impl<'t> Renderer<'t> {
     }
 
     // ---- references --------------------------------------------------------------------
+
+    /// A reference in template text. A final `$util`/`$input` call that yields a string
+    /// (`$util.escapeJavaScript(…)`, `$input.json(…)`, …) writes straight into `out`
+    /// instead of building a string value first; everything else goes through
+    /// [`Renderer::eval_ref`].
+    fn write_ref(&mut self, r: &'t Reference, out: &mut String) -> RResult<()> {
+        let Some((last, prefix)) = r.mods.split_last() else {
+            let v = self.slots[r.root as usize].clone();
+            return self.write_val(out, &v, r.pos);
+        };
+        let mut cur = self.slots[r.root as usize].clone();
+        for m in prefix {
+            if matches!(cur, Val::Null) {
+                return Ok(());
+            }
+            cur = self.apply_modifier(cur, m, r.pos)?;
+        }
+        let v = match (&cur, last) {
+            (Val::Null, _) => return Ok(()),
+            (Val::Util | Val::Input, Modifier::Method(mc)) => {
+                let mut args = Vec::with_capacity(mc.args.len());
+                for a in &mc.args {
+                    args.push(self.eval(a)?);
+                }
+                self.tick(1)?;
+                if self.write_call(&cur, mc, &args, out)? {
+                    return Ok(());
+                }
+                self.call_method(cur, mc, args)?
+            }
+            (Val::Input, Modifier::Prop(name)) if &**name == "body" => {
+                return self.push(out, self.body_text());
+            }
+            _ => self.apply_modifier(cur, last, r.pos)?,
+        };
+        self.write_val(out, &v, r.pos)
+    }
 
     pub(crate) fn eval_ref(&mut self, r: &'t Reference) -> RResult<Val> {
         let mut cur = self.slots[r.root as usize].clone();
@@ -1021,10 +1055,7 @@ fn write_json_fast(
     match v {
         Val::Null | Val::Input | Val::Util | Val::Foreach(_) => out.push_str("null"),
         Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Val::Int(i) => {
-            use std::fmt::Write;
-            let _ = write!(out, "{i}");
-        }
+        Val::Int(i) => write_int(out, *i),
         Val::Float(f) => write_java_double(out, *f),
         Val::Str(s) => write_json_string(out, s),
         Val::Block(_) => return Err(FastStop::Block),

@@ -884,3 +884,72 @@ fn template_is_send_and_sync() {
     assert_send_sync::<Template>();
     assert_send_sync::<Context>();
 }
+
+// ---- calls written straight into the output ---------------------------------------------
+
+/// `$util`/`$input` calls in template text are written without building a value first;
+/// they must print exactly what the same call prints through `#set` and a variable, errors
+/// included.
+#[test]
+fn calls_written_directly_print_like_their_values() {
+    let body = r#"{"a":{"b":[1,2.5,"x\"y/é"]},"s":"it's <a/b> é😀 & +","n":null}"#;
+    let mut full = ctx(body);
+    full.params.path.insert("id".into(), "p1".into());
+    full.params.querystring.insert("q".into(), "v w".into());
+    full.params.header.insert("X-Trace".into(), "t1".into());
+    let cases = [
+        "$input.json('$')",
+        "$input.json('$.a.b')",
+        "$input.json('$.a.b[-1]')",
+        "$input.json('$.a..b')",
+        "$input.json('$.missing')",
+        "$input.json('$.n')",
+        "$input.json($path)",
+        "$input.json(5)",
+        "$input.body",
+        "$input.getBody()",
+        "$input.params('id')",
+        "$input.params('q')",
+        "$input.params('x-trace')",
+        "$input.params('nope')",
+        "$input.params(1)",
+        "$util.escapeJavaScript($input.path('$.s'))",
+        "$util.escapeJavaScript($input.path('$.a'))",
+        "$util.escapeJavaScript($input.path('$.n'))",
+        "$util.urlEncode($input.path('$.s'))",
+        "$util.base64Encode($input.path('$.s'))",
+        "$util.base64Encode(12)",
+        "$util.urlDecode('a+b%21')",
+        "$util.escapeJavaScript()",
+        "$util.nope('x')",
+    ];
+    for (c, case) in [&full, &ctx("")]
+        .into_iter()
+        .flat_map(|c| cases.iter().map(move |case| (c, case)))
+    {
+        let direct = format!("#set($path = '$.a')[{case}]");
+        let via_value = format!("#set($path = '$.a')#set($v = {case})[$!v]");
+        let render = |src: &str| {
+            let t = Template::compile(src).unwrap_or_else(|e| panic!("compile {src:?}: {e}"));
+            t.render(c).map_err(|e| e.to_string())
+        };
+        assert_eq!(render(&direct), render(&via_value), "{case}");
+    }
+    for (body, case, want) in [
+        ("", "$input.json('$')", "{}"),
+        ("", "$input.body", "{}"),
+        ("", "$input.getBody()", "{}"),
+        (body, "$input.json('$.missing')", "\"\""),
+        (
+            body,
+            "$util.escapeJavaScript($input.path('$.s'))",
+            r"it\'s <a\/b> \u00E9\uD83D\uDE00 & +",
+        ),
+    ] {
+        assert_eq!(r(case, body), want, "{case}");
+    }
+    let e = render_err("$input.json('$.a[?(@.b)]')", body);
+    assert!(matches!(e, RenderError::JsonPath { .. }), "{e}");
+    let e = render_err("$input.json($nothing)", body);
+    assert!(matches!(e, RenderError::Method { .. }), "{e}");
+}
