@@ -425,11 +425,13 @@ async fn http_proxy_and_http_integrations() {
                         "method.response.header.X-From".into(),
                         "integration.response.header.x-upstream".into(),
                     )],
+                    ..IntegrationResponse::default()
                 },
                 IntegrationResponse {
                     selection_pattern: Some("4\\d{2}".into()),
                     status_code: 400,
                     response_parameters: vec![],
+                    ..IntegrationResponse::default()
                 },
             ],
         },

@@ -139,6 +139,22 @@ pub mod errors {
         response_type: "ACCESS_DENIED",
         error_type: Some("AccessDeniedException"),
     };
+    /// No request template matches the Content-Type and the passthrough behaviour forbids
+    /// passing the body through (reference §3.3).
+    pub const UNSUPPORTED_MEDIA_TYPE: GatewayResponse = GatewayResponse {
+        status: 415,
+        body: r#"{"message":"Unsupported Media Type"}"#,
+        response_type: "UNSUPPORTED_MEDIA_TYPE",
+        error_type: Some("UnsupportedMediaTypeException"),
+    };
+    /// A request template read a body that is not JSON (`$input.json`, `$input.path`).
+    /// AWS appends the JSON parser's message; this body stops before it.
+    pub const BAD_REQUEST_BODY: GatewayResponse = GatewayResponse {
+        status: 400,
+        body: r#"{"message": "Could not parse request body into json"}"#,
+        response_type: "BAD_REQUEST_BODY",
+        error_type: Some("BadRequestException"),
+    };
     /// Over 10 MB.
     pub const REQUEST_TOO_LARGE: GatewayResponse = GatewayResponse {
         status: 413,

@@ -63,6 +63,18 @@ pub fn read(site: &str, def: &J, spec: &mut RestApiSpec) -> Result<(), GatewayEr
             _ => ApiKeySource::Header,
         };
     }
+    if let Some(J::Object(m)) = def.get("x-amazon-apigateway-gateway-responses") {
+        for (kind, r) in m {
+            let g = gateway_response(
+                &format!("{site}.x-amazon-apigateway-gateway-responses.{kind}"),
+                kind,
+                r,
+            )?;
+            spec.gateway_responses
+                .retain(|x| x.response_type != g.response_type);
+            spec.gateway_responses.push(g);
+        }
+    }
     let Some(J::Object(paths)) = def.get("paths") else {
         return Ok(());
     };
@@ -249,55 +261,59 @@ pub fn read_integration(
             timeout,
             request_parameters,
         },
-        "HTTP" => {
-            let mut responses = Vec::new();
-            match get("responses").or_else(|| i.get("IntegrationResponses")) {
-                Some(J::Object(m)) => {
-                    for (pattern, r) in m {
-                        responses.push(integration_response(
-                            site,
-                            (pattern != "default").then(|| pattern.clone()),
-                            r,
-                        )?);
+        "HTTP" | "MOCK" | "AWS" => {
+            let responses = integration_responses(
+                site,
+                get("responses").or_else(|| i.get("IntegrationResponses")),
+            )?;
+            let request_templates = templates(get("requestTemplates"));
+            let passthrough = match get("passthroughBehavior").and_then(text) {
+                None => Passthrough::default(),
+                Some(p) => Passthrough::parse(&p).ok_or_else(|| {
+                    GatewayError::spec(
+                        site,
+                        "passthroughBehavior",
+                        format!("{p:?}: expected WHEN_NO_MATCH, WHEN_NO_TEMPLATES or NEVER"),
+                    )
+                })?,
+            };
+            let content_handling = content_handling(site, get("contentHandling"))?;
+            let target = match kind.as_str() {
+                "HTTP" => MappedTarget::Http {
+                    uri: need_uri()?,
+                    method,
+                },
+                "MOCK" => MappedTarget::Mock,
+                _ => {
+                    let uri = need_uri()?;
+                    let parsed = super::aws::ServiceUri::parse(&uri)
+                        .map_err(|m| GatewayError::spec(site, "uri", m))?;
+                    if parsed.is_lambda() {
+                        MappedTarget::Lambda { function: uri }
+                    } else {
+                        MappedTarget::AwsService {
+                            uri,
+                            method,
+                            credentials: get("credentials").and_then(text),
+                        }
                     }
                 }
-                Some(J::Array(a)) => {
-                    for r in a {
-                        let pattern = r
-                            .get("SelectionPattern")
-                            .or_else(|| r.get("selectionPattern"))
-                            .and_then(text)
-                            .filter(|p| !p.is_empty());
-                        responses.push(integration_response(site, pattern, r)?);
-                    }
-                }
-                _ => {}
-            }
-            RestIntegration::Http {
-                uri: need_uri()?,
-                method,
+            };
+            RestIntegration::Mapped(Box::new(MappedIntegration {
+                target,
                 timeout,
                 request_parameters,
+                request_templates,
+                passthrough,
+                content_handling,
                 responses,
-            }
-        }
-        "MOCK" => RestIntegration::Mock {
-            status: 200,
-            headers: Vec::new(),
-            body: String::new(),
-        },
-        "AWS" => {
-            return Err(GatewayError::spec(
-                site,
-                "type",
-                "AWS integrations (Lambda custom and AWS services, with VTL mapping templates) are not served yet; use AWS_PROXY, HTTP_PROXY, HTTP or MOCK",
-            ))
+            }))
         }
         other => {
             return Err(GatewayError::spec(
                 site,
                 "type",
-                format!("{other:?}: expected AWS_PROXY, HTTP_PROXY, HTTP or MOCK"),
+                format!("{other:?}: expected AWS, AWS_PROXY, HTTP, HTTP_PROXY or MOCK"),
             ))
         }
     };
@@ -306,6 +322,45 @@ pub fn read_integration(
         .and_then(text)
         .filter(|s| !s.is_empty());
     Ok((integration, cache_key_parameters, cache_namespace))
+}
+
+/// `responses` (OpenAPI: an object keyed by selection pattern, `default` for none) or
+/// `IntegrationResponses` (CloudFormation: a list with `SelectionPattern`).
+fn integration_responses(
+    site: &str,
+    v: Option<&J>,
+) -> Result<Vec<IntegrationResponse>, GatewayError> {
+    let mut responses = Vec::new();
+    match v {
+        Some(J::Object(m)) => {
+            for (pattern, r) in m {
+                responses.push(integration_response(
+                    site,
+                    (pattern != "default" && !pattern.is_empty()).then(|| pattern.clone()),
+                    r,
+                )?);
+            }
+        }
+        Some(J::Array(a)) => {
+            for r in a {
+                let pattern = r
+                    .get("SelectionPattern")
+                    .or_else(|| r.get("selectionPattern"))
+                    .and_then(text)
+                    .filter(|p| !p.is_empty());
+                responses.push(integration_response(site, pattern, r)?);
+            }
+        }
+        _ => {}
+    }
+    for r in &responses {
+        if let Some(p) = &r.selection_pattern {
+            ledge_vtl::JavaRegex::new(p).map_err(|e| {
+                GatewayError::spec(site, "responses.selectionPattern", format!("{p:?}: {e}"))
+            })?;
+        }
+    }
+    Ok(responses)
 }
 
 fn integration_response(
@@ -328,6 +383,75 @@ fn integration_response(
         response_parameters: params(
             r.get("responseParameters")
                 .or_else(|| r.get("ResponseParameters")),
+        ),
+        response_templates: templates(
+            r.get("responseTemplates")
+                .or_else(|| r.get("ResponseTemplates")),
+        ),
+        content_handling: content_handling(
+            site,
+            r.get("contentHandling")
+                .or_else(|| r.get("ContentHandling")),
+        )?,
+    })
+}
+
+/// Mapping templates by content type, in definition order; a null template is an empty one.
+pub(crate) fn templates(v: Option<&J>) -> Vec<(String, String)> {
+    match v {
+        Some(J::Object(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.replace("~1", "/").to_ascii_lowercase(),
+                    text(v).unwrap_or_default(),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn content_handling(site: &str, v: Option<&J>) -> Result<Option<ContentHandling>, GatewayError> {
+    match v.and_then(text) {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => ContentHandling::parse(&s).map(Some).ok_or_else(|| {
+            GatewayError::spec(
+                site,
+                "contentHandling",
+                format!("{s:?}: expected CONVERT_TO_BINARY or CONVERT_TO_TEXT"),
+            )
+        }),
+    }
+}
+
+/// `x-amazon-apigateway-gateway-responses` (or a `GatewayResponse` resource's properties,
+/// capitalised) for one response type.
+pub(crate) fn gateway_response(
+    site: &str,
+    response_type: &str,
+    r: &J,
+) -> Result<GatewayResponseSpec, GatewayError> {
+    let status_code = match r.get("statusCode").or_else(|| r.get("StatusCode")) {
+        None => None,
+        Some(v) => Some(
+            uint(v)
+                .and_then(|n| u16::try_from(n).ok())
+                .filter(|n| (100..=599).contains(n))
+                .ok_or_else(|| GatewayError::spec(site, "statusCode", "must be an HTTP status"))?,
+        ),
+    };
+    Ok(GatewayResponseSpec {
+        response_type: response_type.to_ascii_uppercase(),
+        status_code,
+        response_parameters: params(
+            r.get("responseParameters")
+                .or_else(|| r.get("ResponseParameters")),
+        ),
+        response_templates: templates(
+            r.get("responseTemplates")
+                .or_else(|| r.get("ResponseTemplates")),
         ),
     })
 }
@@ -359,6 +483,7 @@ mod tests {
             binary_media_types: vec![],
             api_key_source: ApiKeySource::Header,
             usage_plans: vec![],
+            gateway_responses: vec![],
         }
     }
 
@@ -434,6 +559,9 @@ mod tests {
         for i in [
             json!({"type": "aws_proxy"}),
             json!({"type": "aws", "uri": "x"}),
+            json!({"type": "aws", "uri": "arn:aws:apigateway:us-east-1:sqs:queue/x"}),
+            json!({"type": "http", "uri": "http://x", "passthroughBehavior": "sometimes"}),
+            json!({"type": "mock", "responses": {"(": {"statusCode": 200}}}),
             json!({"type": "aws_proxy", "uri": "f", "timeoutInMillis": 30000}),
             json!({"type": "nope", "uri": "x"}),
         ] {

@@ -52,7 +52,46 @@ pub fn source(expr: &str, f: &RequestFacts) -> Option<String> {
     if let Some(n) = expr.strip_prefix("context.") {
         return crate::http::lambda_auth::context_value(f, n);
     }
+    if expr == "method.request.body" {
+        return Some(String::from_utf8_lossy(&f.body).into_owned());
+    }
+    if let Some(p) = expr.strip_prefix("method.request.body.") {
+        let doc: serde_json::Value = serde_json::from_slice(&f.body).ok()?;
+        return json_path(&doc, p).map(json_text);
+    }
     None
+}
+
+/// A parameter-mapping JSONPath without `$.` (`a.b[0].c`) into `doc`.
+pub fn json_path<'a>(doc: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut cur = doc;
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        let (name, mut rest) = match seg.find('[') {
+            Some(i) => (&seg[..i], &seg[i..]),
+            None => (seg, ""),
+        };
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let key = r[..end].trim_matches(|c| c == '\'' || c == '"');
+            cur = match key.parse::<usize>() {
+                Ok(i) => cur.get(i)?,
+                Err(_) => cur.get(key)?,
+            };
+            rest = &r[end + 1..];
+        }
+    }
+    Some(cur)
+}
+
+/// A mapped value as text: strings bare, anything else as compact JSON.
+pub fn json_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// `${stageVariables.x}` substituted.
@@ -288,6 +327,7 @@ mod tests {
                 "method.response.header.Content-Type".into(),
                 "integration.response.header.Content-Type".into(),
             )],
+            ..IntegrationResponse::default()
         };
         let list = vec![r(None, 200), r(Some("4\\d{2}"), 400), r(Some("5"), 500)];
         assert_eq!(

@@ -27,8 +27,11 @@ use ledge_model::{Invoke, InvokeOutcome};
 use serde_json::Value as J;
 
 use super::auth;
+use super::aws::AwsSettings;
 use super::cache::{self, KeyParam, KeyValues};
 use super::consts::{self, errors, limits, GatewayResponse, ANY};
+use super::gateway_responses::{GatewayResponses, RequestView};
+use super::integration::{self as mapped, CompiledMapping};
 use super::proxy as rest_proxy;
 use super::resources::ResourceTree;
 use super::response as rest_response;
@@ -80,6 +83,9 @@ pub struct RestOptions {
     /// IAM principals: a request signed (SigV4, `execute-api`) by one of these keys may
     /// invalidate cache entries with `Cache-Control: max-age=0`.
     pub access_keys: AccessKeys,
+    /// Credentials, region and endpoint overrides of `AWS` service integrations: by
+    /// default the standard AWS chain of this process (environment, shared files).
+    pub aws: Arc<AwsSettings>,
 }
 
 impl Default for RestOptions {
@@ -92,6 +98,7 @@ impl Default for RestOptions {
             clock: Arc::new(ledge_cache::SystemClock),
             cache: CacheBackend::default(),
             access_keys: AccessKeys::default(),
+            aws: Arc::new(AwsSettings::from_env()),
         }
     }
 }
@@ -142,6 +149,9 @@ struct Deployment {
     namespaces: Vec<String>,
     stages: HashMap<String, Stage>,
     validations: HashMap<String, regex::Regex>,
+    /// By method index: the compiled templates of non-proxy integrations.
+    mapped: Vec<Option<CompiledMapping>>,
+    gateway_responses: GatewayResponses,
 }
 
 /// A stage's in-process store and the cluster size it was made for.
@@ -393,6 +403,18 @@ impl RestApi {
                 }
             }
         }
+        // Mapping templates compile once per deployment; one that does not parse fails it.
+        let mut compiled_mapped = Vec::with_capacity(spec.methods.len());
+        for m in &spec.methods {
+            compiled_mapped.push(match &m.integration {
+                RestIntegration::Mapped(mi) => Some(mapped::compile(
+                    &format!("{api}: {} {}", m.http_method, m.resource_path),
+                    mi,
+                )?),
+                _ => None,
+            });
+        }
+        let gateway_responses = GatewayResponses::compile(&api, &spec.gateway_responses)?;
         let mut validations = HashMap::new();
         for (name, a) in &spec.authorizers {
             if let Some(expr) = &a.validation_expression {
@@ -500,6 +522,8 @@ impl RestApi {
                 namespaces,
                 stages,
                 validations,
+                mapped: compiled_mapped,
+                gateway_responses,
             },
             warnings,
         ))
@@ -520,6 +544,7 @@ impl Deployment {
                 binary_media_types: Vec::new(),
                 api_key_source: ApiKeySource::Header,
                 usage_plans: Vec::new(),
+                gateway_responses: Vec::new(),
             },
             tree: ResourceTree::default(),
             resource_methods: Vec::new(),
@@ -528,6 +553,8 @@ impl Deployment {
             namespaces: Vec::new(),
             stages: HashMap::new(),
             validations: HashMap::new(),
+            mapped: Vec::new(),
+            gateway_responses: GatewayResponses::default(),
         }
     }
 }
@@ -654,6 +681,34 @@ where
     let (parts, body) = req.into_parts();
     let mut notes = Notes::default();
     let mut response = serve(api, &d, &parts, body, &ids, remote, wall, &mut notes).await;
+    if let (Some(e), false) = (notes.error, d.gateway_responses.is_empty()) {
+        let view = RequestView {
+            headers: &parts.headers,
+            query: parts.uri.query().unwrap_or_default(),
+            stage_variables: notes
+                .stage
+                .map(|s| s.variables.as_slice())
+                .unwrap_or_default(),
+            context: vec![
+                ("requestId", ids.request_id().to_owned()),
+                ("extendedRequestId", ids.extended().to_owned()),
+                ("apiId", d.spec.api_id.clone()),
+                ("accountId", api.options.account_id.clone()),
+                ("httpMethod", parts.method.as_str().to_owned()),
+                ("path", parts.uri.path().to_owned()),
+                (
+                    "stage",
+                    notes.stage.map(|s| s.spec.name.clone()).unwrap_or_default(),
+                ),
+                (
+                    "resourcePath",
+                    notes.resource.map(|r| r.path.clone()).unwrap_or_default(),
+                ),
+                ("identity.sourceIp", source_ip(remote)),
+            ],
+        };
+        d.gateway_responses.apply(&e, &view, &mut response);
+    }
     if let (Some(sink), Some(format)) = (
         &api.options.access_log,
         notes.stage.and_then(|s| s.log_format.as_deref()),
@@ -1163,8 +1218,9 @@ fn echo_trace(headers: &HeaderMap, wall: SystemTime) -> HeaderValue {
 
 /// `X-Amzn-Trace-Id` goes back to the client except for HTTP_PROXY and MOCK integrations.
 fn trace_header(m: &MethodSpec, f: &RequestFacts) -> Option<HeaderValue> {
-    match m.integration {
+    match &m.integration {
         RestIntegration::HttpProxy { .. } | RestIntegration::Mock { .. } => None,
+        RestIntegration::Mapped(mi) if mi.target == MappedTarget::Mock => None,
         _ => f
             .header(consts::X_AMZN_TRACE_ID)
             .and_then(|v| HeaderValue::from_str(&v).ok()),
@@ -1463,6 +1519,30 @@ async fn integrate(
                 headers,
                 body: backend.body,
             })
+        }
+        RestIntegration::Mapped(mi) => {
+            let compiled = d
+                .spec
+                .methods
+                .iter()
+                .position(|x| std::ptr::eq(x, m))
+                .and_then(|i| d.mapped.get(i))
+                .and_then(Option::as_ref);
+            let Some(compiled) = compiled else {
+                return Err(errors::API_CONFIGURATION_ERROR);
+            };
+            let env = mapped::Env {
+                invoker: api.invoker.as_ref(),
+                client: &api.client,
+                aws: &api.options.aws,
+                region: &api.options.region,
+                binary_media_types: &d.spec.binary_media_types,
+                now: SystemTime::now(),
+            };
+            let mut status = None;
+            let r = mapped::run(&env, mi, compiled, f, rest, &mut status).await;
+            notes.integration_status = status;
+            r
         }
         RestIntegration::Mock {
             status,

@@ -29,6 +29,9 @@ pub struct RestApiSpec {
     pub binary_media_types: Vec<String>,
     pub api_key_source: ApiKeySource,
     pub usage_plans: Vec<UsagePlanSpec>,
+    /// `x-amazon-apigateway-gateway-responses` / `AWS::ApiGateway::GatewayResponse`:
+    /// customised gateway responses, by response type (`DEFAULT_4XX`, `THROTTLED`, …).
+    pub gateway_responses: Vec<GatewayResponseSpec>,
 }
 
 impl RestApiSpec {
@@ -46,6 +49,7 @@ impl RestApiSpec {
             binary_media_types: Vec::new(),
             api_key_source: ApiKeySource::Header,
             usage_plans: Vec::new(),
+            gateway_responses: Vec::new(),
         }
     }
 
@@ -170,6 +174,9 @@ pub enum RestIntegration {
         headers: Vec<(String, String)>,
         body: String,
     },
+    /// A non-proxy integration with mapping templates: `AWS` (an AWS service action, or a
+    /// Lambda "custom" integration), `HTTP` or `MOCK` as templates define them.
+    Mapped(Box<MappedIntegration>),
 }
 
 impl RestIntegration {
@@ -179,18 +186,121 @@ impl RestIntegration {
             Self::HttpProxy { .. } => "HTTP_PROXY",
             Self::Http { .. } => "HTTP",
             Self::Mock { .. } => "MOCK",
+            Self::Mapped(m) => match m.target {
+                MappedTarget::AwsService { .. } | MappedTarget::Lambda { .. } => "AWS",
+                MappedTarget::Http { .. } => "HTTP",
+                MappedTarget::Mock => "MOCK",
+            },
         }
     }
 }
 
-/// One integration response of an `HTTP` integration.
+/// A non-proxy integration (reference §3.1–§3.4): the request is mapped by parameters and a
+/// request template chosen by Content-Type, the backend's answer by the integration
+/// response that `selectionPattern` picks and its template chosen by Accept.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MappedIntegration {
+    pub target: MappedTarget,
+    pub timeout: Duration,
+    /// `integration.request.{path|querystring|header}.X` → its source.
+    pub request_parameters: Vec<(String, String)>,
+    /// `requestTemplates`: content type → template, in definition order.
+    pub request_templates: Vec<(String, String)>,
+    pub passthrough: Passthrough,
+    /// `contentHandling` of the request.
+    pub content_handling: Option<ContentHandling>,
+    pub responses: Vec<IntegrationResponse>,
+}
+
+/// Where a [`MappedIntegration`] sends the request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum MappedTarget {
+    /// `AWS` to a service: `arn:aws:apigateway:{region}:{service}:{path|action}/…`, sent
+    /// SigV4-signed with the integration HTTP method. `credentials` (a role ARN) is shown,
+    /// not assumed: requests are signed with the standard credential chain's keys.
+    AwsService {
+        uri: String,
+        method: String,
+        credentials: Option<String>,
+    },
+    /// `AWS` to Lambda (a "custom" integration): the rendered request is the event; the
+    /// function's result, or its error JSON, is the integration response body.
+    Lambda { function: String },
+    /// `HTTP`: the rendered request to `uri` (placeholders as for `HTTP_PROXY`).
+    Http { uri: String, method: String },
+    /// `MOCK`: the rendered request template's `{"statusCode": N}` selects the response.
+    Mock,
+}
+
+/// `passthroughBehavior` (reference §3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub enum Passthrough {
+    /// An unmatched Content-Type passes through untransformed (the default).
+    #[default]
+    WhenNoMatch,
+    /// Passes through only when no template is defined; otherwise 415.
+    WhenNoTemplates,
+    /// No matching template is 415.
+    Never,
+}
+
+impl Passthrough {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "WHEN_NO_MATCH" => Some(Self::WhenNoMatch),
+            "WHEN_NO_TEMPLATES" => Some(Self::WhenNoTemplates),
+            "NEVER" => Some(Self::Never),
+            _ => None,
+        }
+    }
+}
+
+/// `contentHandling`: how a payload crosses between text and binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ContentHandling {
+    /// Base64-decode the (text) payload into binary.
+    ConvertToBinary,
+    /// Base64-encode the (binary) payload into text.
+    ConvertToText,
+}
+
+impl ContentHandling {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "CONVERT_TO_BINARY" => Some(Self::ConvertToBinary),
+            "CONVERT_TO_TEXT" => Some(Self::ConvertToText),
+            _ => None,
+        }
+    }
+}
+
+/// One integration response of an `HTTP`, `AWS` or `MOCK` integration.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct IntegrationResponse {
-    /// A Java regex matched against the whole status code; `None` is the default.
+    /// A Java regex matched against the whole status code (or, for Lambda custom
+    /// integrations, the function's `errorMessage`); `None` is the default.
     pub selection_pattern: Option<String>,
     pub status_code: u16,
-    /// `method.response.header.X` → `integration.response.header.Y` or `'static'`.
+    /// `method.response.header.X` → `integration.response.header.Y`,
+    /// `integration.response.body[.path]`, `stageVariables.V`, `context.V` or `'static'`.
     pub response_parameters: Vec<(String, String)>,
+    /// `responseTemplates`: content type → template, in definition order.
+    pub response_templates: Vec<(String, String)>,
+    pub content_handling: Option<ContentHandling>,
+}
+
+/// A customised gateway response (reference §3.7).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GatewayResponseSpec {
+    /// `DEFAULT_4XX`, `DEFAULT_5XX`, `MISSING_AUTHENTICATION_TOKEN`, …
+    pub response_type: String,
+    /// Replaces the default status when set.
+    pub status_code: Option<u16>,
+    /// `gatewayresponse.header.X` → `'static'`, `method.request.{header|querystring|path}.Y`,
+    /// `stageVariables.V` or `context.V`.
+    pub response_parameters: Vec<(String, String)>,
+    /// Content type → template; none keeps the default `{"message":$context.error.messageString}`.
+    pub response_templates: Vec<(String, String)>,
 }
 
 /// `apiKeySource`.

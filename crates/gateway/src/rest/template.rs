@@ -1,7 +1,7 @@
 //! Template → [`RestApiSpec`]s: SAM's `AWS::Serverless::Api` (with `DefinitionBody` /
 //! `DefinitionUri` OpenAPI), the implicit `ServerlessRestApi` (stage `Prod`) made by
 //! function events of `Type: Api`, and the low-level `AWS::ApiGateway::{RestApi, Resource,
-//! Method, Deployment, Stage, Authorizer, ApiKey, UsagePlan, UsagePlanKey}`.
+//! Method, Deployment, Stage, Authorizer, ApiKey, UsagePlan, UsagePlanKey, GatewayResponse}`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -30,6 +30,7 @@ const AUTHORIZER: &str = "AWS::ApiGateway::Authorizer";
 const API_KEY: &str = "AWS::ApiGateway::ApiKey";
 const USAGE_PLAN: &str = "AWS::ApiGateway::UsagePlan";
 const USAGE_PLAN_KEY: &str = "AWS::ApiGateway::UsagePlanKey";
+const GATEWAY_RESPONSE: &str = "AWS::ApiGateway::GatewayResponse";
 
 /// The REST APIs of a template, and what a user should know about them at deploy time.
 #[derive(Debug, Clone, Default)]
@@ -343,6 +344,7 @@ fn sam_api(
             .collect(),
         api_key_source: ApiKeySource::Header,
         usage_plans: Vec::new(),
+        gateway_responses: Vec::new(),
     };
     let mut defaults = SamDefaults::default();
     if let Some(auth) = p.get("Auth") {
@@ -379,6 +381,34 @@ fn sam_api(
     };
     if let Some(def) = definition {
         openapi::read(id, &def, &mut spec)?;
+    }
+    // SAM's GatewayResponses: `ResponseParameters` grouped as Headers / Paths / QueryStrings.
+    if let Some(J::Object(m)) = p.get("GatewayResponses") {
+        for (kind, r) in m {
+            let site = format!("{id}.GatewayResponses.{kind}");
+            let mut g = openapi::gateway_response(&site, kind, &J::Null)?;
+            g.status_code = openapi::gateway_response(&site, kind, r)?.status_code;
+            g.response_templates = openapi::templates(r.get("ResponseTemplates"));
+            if let Some(rp) = r.get("ResponseParameters") {
+                for (group, prefix) in [
+                    ("Headers", "header"),
+                    ("Paths", "path"),
+                    ("QueryStrings", "querystring"),
+                ] {
+                    if let Some(J::Object(vals)) = rp.get(group) {
+                        for (k, v) in vals {
+                            if let Some(v) = text(v) {
+                                g.response_parameters
+                                    .push((format!("gatewayresponse.{prefix}.{k}"), v));
+                            }
+                        }
+                    }
+                }
+            }
+            spec.gateway_responses
+                .retain(|x| x.response_type != g.response_type);
+            spec.gateway_responses.push(g);
+        }
     }
     Ok((spec, defaults))
 }
@@ -832,6 +862,7 @@ fn low_level_api(
             _ => ApiKeySource::Header,
         },
         usage_plans: Vec::new(),
+        gateway_responses: Vec::new(),
     };
     let body = match (p.get("Body"), p.get("BodyS3Location")) {
         (Some(b), _) => Some(b.clone()),
@@ -1006,6 +1037,17 @@ fn low_level_api(
             cache_key_parameters,
             cache_namespace,
         });
+    }
+    for g in of_api(GATEWAY_RESPONSE) {
+        let kind = g
+            .properties
+            .get("ResponseType")
+            .and_then(text)
+            .ok_or_else(|| GatewayError::spec(&g.logical_id, "ResponseType", "is required"))?;
+        let g = openapi::gateway_response(&g.logical_id, &kind, &g.properties)?;
+        spec.gateway_responses
+            .retain(|x| x.response_type != g.response_type);
+        spec.gateway_responses.push(g);
     }
     // Stages: AWS::ApiGateway::Stage, and a Deployment's StageName + StageDescription.
     for s in of_api(STAGE) {

@@ -356,9 +356,10 @@ fn low_level_resources_methods_stage_deployment_and_usage_plans() {
     );
     let root = method(a, "GET", "/");
     match &root.integration {
-        RestIntegration::Http { responses, .. } => {
-            assert_eq!(responses.len(), 2);
-            assert_eq!(responses[1].selection_pattern.as_deref(), Some("4\\d{2}"));
+        RestIntegration::Mapped(m) => {
+            assert!(matches!(m.target, MappedTarget::Http { .. }), "{m:?}");
+            assert_eq!(m.responses.len(), 2);
+            assert_eq!(m.responses[1].selection_pattern.as_deref(), Some("4\\d{2}"));
         }
         other => panic!("{other:?}"),
     }
