@@ -1,0 +1,650 @@
+//! Non-proxy REST integrations through the router (reference §3.1–§3.7): passthrough
+//! behaviours, `selectionPattern` on a Lambda `errorMessage` (Java semantics: whole string,
+//! `.` stops at a newline) and on an HTTP status, MOCK, HTTP with request and response
+//! templates, parameter mappings and overrides, response templates chosen by Accept,
+//! gateway responses (default and customised), and a template that does not parse.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledge_gateway::rest::*;
+use serde_json::{json, Value as J};
+use support::*;
+
+fn serve(spec: RestApiSpec, fake: &Arc<Fake>) -> (axum::Router, Arc<RestApi>) {
+    let api = RestApi::new(spec, fake.clone(), RestOptions::default()).expect("compiles");
+    (router(api.clone()), api)
+}
+
+fn t(ct: &str, src: &str) -> (String, String) {
+    (ct.to_owned(), src.to_owned())
+}
+
+fn response(
+    pattern: Option<&str>,
+    status: u16,
+    templates: Vec<(String, String)>,
+) -> IntegrationResponse {
+    IntegrationResponse {
+        selection_pattern: pattern.map(str::to_owned),
+        status_code: status,
+        response_templates: templates,
+        ..IntegrationResponse::default()
+    }
+}
+
+fn mapped(
+    target: MappedTarget,
+    request_templates: Vec<(String, String)>,
+    passthrough: Passthrough,
+    responses: Vec<IntegrationResponse>,
+) -> RestIntegration {
+    RestIntegration::Mapped(Box::new(MappedIntegration {
+        target,
+        timeout: Duration::from_secs(5),
+        request_parameters: vec![],
+        request_templates,
+        passthrough,
+        content_handling: None,
+        responses,
+    }))
+}
+
+/// An upstream that echoes the request as JSON (and `x-upstream: yes`); `/status/N`
+/// answers N.
+async fn upstream() -> String {
+    use axum::extract::Request as R;
+    let app = axum::Router::new().fallback(|req: R| async move {
+        let (parts, body) = req.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        let headers: serde_json::Map<String, J> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or_default())))
+            .collect();
+        let status = parts
+            .uri
+            .path()
+            .strip_prefix("/status/")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(200);
+        (
+            http::StatusCode::from_u16(status).unwrap(),
+            [("x-upstream", "yes"), ("content-type", "application/json")],
+            json!({"method": parts.method.as_str(), "uri": parts.uri.to_string(),
+                   "headers": headers, "body": String::from_utf8_lossy(&body)})
+            .to_string(),
+        )
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn passthrough_behaviours_row_by_row() {
+    let base = upstream().await;
+    let http = || MappedTarget::Http {
+        uri: format!("{base}/echo"),
+        method: "POST".into(),
+    };
+    let json_tpl = || {
+        vec![t(
+            "application/json",
+            r#"{"templated": $input.json('$.a')}"#,
+        )]
+    };
+    let ok = || vec![response(None, 200, vec![])];
+    let spec = api(
+        "Api",
+        RestStageSpec::new("dev"),
+        vec![
+            method(
+                "POST",
+                "/match",
+                mapped(http(), json_tpl(), Passthrough::WhenNoMatch, ok()),
+            ),
+            method(
+                "POST",
+                "/templates",
+                mapped(http(), json_tpl(), Passthrough::WhenNoTemplates, ok()),
+            ),
+            method(
+                "POST",
+                "/templates-none",
+                mapped(http(), vec![], Passthrough::WhenNoTemplates, ok()),
+            ),
+            method(
+                "POST",
+                "/never",
+                mapped(http(), json_tpl(), Passthrough::Never, ok()),
+            ),
+            method(
+                "POST",
+                "/never-none",
+                mapped(http(), vec![], Passthrough::Never, ok()),
+            ),
+        ],
+    );
+    let (r, _) = serve(spec, &Fake::new());
+    let send = |path: &str, ct: Option<&str>, body: &str| {
+        let mut h = vec![];
+        if let Some(ct) = ct {
+            h.push(("content-type", ct));
+        }
+        req("POST", &format!("/dev{path}"), &h, body)
+    };
+    let sent = |got: &Resp| got.json()["body"].as_str().unwrap().to_owned();
+
+    // A matching template is applied whatever the behaviour; a missing Content-Type is
+    // application/json, and parameters after `;` are ignored.
+    for path in ["/match", "/templates", "/never"] {
+        for ct in [
+            Some("application/json"),
+            None,
+            Some("application/json; charset=UTF-8"),
+        ] {
+            let got = call(&r, send(path, ct, r#"{"a": [1]}"#)).await;
+            assert_eq!(got.status, 200, "{path} {ct:?}: {}", got.text());
+            assert_eq!(sent(&got), r#"{"templated": [1]}"#, "{path} {ct:?}");
+        }
+    }
+    // WHEN_NO_MATCH: an unmatched type passes through untransformed.
+    let got = call(&r, send("/match", Some("text/plain"), "raw text")).await;
+    assert_eq!((got.status, sent(&got).as_str()), (200, "raw text"));
+    assert_eq!(got.json()["headers"]["content-type"], "text/plain");
+    // WHEN_NO_TEMPLATES: 415 when templates exist but none matches; passthrough without any.
+    let got = call(&r, send("/templates", Some("text/plain"), "raw")).await;
+    assert_eq!(got.status, 415);
+    assert_eq!(got.text(), r#"{"message":"Unsupported Media Type"}"#);
+    assert_eq!(
+        got.header("x-amzn-errortype"),
+        Some("UnsupportedMediaTypeException")
+    );
+    let got = call(&r, send("/templates-none", Some("text/plain"), "raw")).await;
+    assert_eq!((got.status, sent(&got).as_str()), (200, "raw"));
+    // NEVER: no matching template is 415, with or without templates.
+    for path in ["/never", "/never-none"] {
+        let got = call(&r, send(path, Some("text/plain"), "raw")).await;
+        assert_eq!(got.status, 415, "{path}");
+        assert_eq!(got.text(), r#"{"message":"Unsupported Media Type"}"#);
+    }
+    // A template reading a body that is not JSON.
+    let got = call(&r, send("/never", Some("application/json"), "not json")).await;
+    assert_eq!(got.status, 400, "{}", got.text());
+}
+
+#[tokio::test]
+async fn lambda_custom_integration_selects_by_error_message() {
+    let fake = Fake::new();
+    fake.on("Calc", |e: &J| match e["op"].as_str().unwrap_or_default() {
+        "add" => ok(json!({"sum": e["a"].as_i64().unwrap() + e["b"].as_i64().unwrap()})),
+        "bad" => function_error("bad [400] input"),
+        "multi" => function_error("first line\nbad [400] input"),
+        "crash" => function_error("stack:\nfailed [500]\nat line 3"),
+        _ => function_error("something else"),
+    });
+    let integration = mapped(
+        MappedTarget::Lambda {
+            function: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Calc/invocations".into(),
+        },
+        vec![t(
+            "application/json",
+            r#"{"op": "$input.params('op')", "a": $input.json('$.a'), "b": $input.json('$.b'), "stage": "$context.stage"}"#,
+        )],
+        Passthrough::WhenNoTemplates,
+        vec![
+            response(None, 200, vec![t("application/json", r#"{"result": $input.json('$.sum')}"#)]),
+            response(Some(r".*\[400\].*"), 400, vec![t("application/json", r#"{"error": "$input.path('$.errorMessage')"}"#)]),
+            response(Some(r"(\n|.)*\[500\](\n|.)*"), 500, vec![t("application/json", r#"{"error": "internal"}"#)]),
+        ],
+    );
+    let (r, _) = serve(
+        api(
+            "Api",
+            RestStageSpec::new("dev"),
+            vec![method("POST", "/calc", integration)],
+        ),
+        &fake,
+    );
+    let calc = |op: &str| {
+        req(
+            "POST",
+            &format!("/dev/calc?op={op}"),
+            &[],
+            r#"{"a": 2, "b": 3}"#,
+        )
+    };
+
+    let got = call(&r, calc("add")).await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.json(), json!({"result": 5}));
+    assert_eq!(got.header("content-type"), Some("application/json"));
+    assert_eq!(
+        fake.calls("Calc")[0],
+        json!({"op": "add", "a": 2, "b": 3, "stage": "dev"}),
+        "the function receives the rendered template"
+    );
+    let got = call(&r, calc("bad")).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (400, json!({"error": "bad [400] input"}))
+    );
+    // `.` does not match a newline: a multi-line message falls through to the default,
+    // which maps the error JSON like a result (AWS sends 200).
+    let got = call(&r, calc("multi")).await;
+    assert_eq!((got.status, got.json()), (200, json!({"result": ""})));
+    let got = call(&r, calc("crash")).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (500, json!({"error": "internal"}))
+    );
+    let got = call(&r, calc("other")).await;
+    assert_eq!(got.status, 200, "no pattern matches: the default");
+}
+
+#[tokio::test]
+async fn mock_statuses_overrides_and_accept() {
+    let integration = mapped(
+        MappedTarget::Mock,
+        vec![t(
+            "application/json",
+            r#"#if($input.params('code') != "")#set($c = $input.params('code'))#else#set($c = 200)#end{"statusCode": $c}"#,
+        )],
+        Passthrough::WhenNoMatch,
+        vec![
+            response(
+                None,
+                200,
+                vec![
+                    t("application/json", r#"{"ok": true, "stage": "$context.stage"}"#),
+                    t("application/xml", "<ok>true</ok>"),
+                ],
+            ),
+            response(Some("404"), 404, vec![t("application/json", r#"{"message": "no such pet"}"#)]),
+            response(
+                Some("418"),
+                200,
+                vec![t(
+                    "application/json",
+                    "#set($context.responseOverride.status = 418)#set($context.responseOverride.header.X-Teapot = \"short and stout\"){\"teapot\": true}",
+                )],
+            ),
+        ],
+    );
+    let mut m = method("GET", "/pets", integration);
+    if let RestIntegration::Mapped(mi) = &mut m.integration {
+        mi.responses[0].response_parameters = vec![
+            ("method.response.header.X-Static".into(), "'fixed'".into()),
+            (
+                "method.response.header.X-Stage".into(),
+                "context.stage".into(),
+            ),
+        ];
+    }
+    let (r, _) = serve(api("Api", RestStageSpec::new("v1"), vec![m]), &Fake::new());
+    let got = call(&r, get("/v1/pets")).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (200, json!({"ok": true, "stage": "v1"}))
+    );
+    assert_eq!(got.header("x-static"), Some("fixed"));
+    assert_eq!(got.header("x-stage"), Some("v1"));
+    assert!(
+        got.header("x-amzn-trace-id").is_none(),
+        "no trace header for MOCK"
+    );
+    let got = call(
+        &r,
+        req("GET", "/v1/pets", &[("accept", "application/xml")], ""),
+    )
+    .await;
+    assert_eq!((got.status, got.text().as_str()), (200, "<ok>true</ok>"));
+    assert_eq!(got.header("content-type"), Some("application/xml"));
+    let got = call(&r, req("GET", "/v1/pets", &[("accept", "text/csv")], "")).await;
+    assert_eq!(
+        got.header("content-type"),
+        Some("application/json"),
+        "unmatched Accept: application/json"
+    );
+    let got = call(&r, get("/v1/pets?code=404")).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (404, json!({"message": "no such pet"}))
+    );
+    let got = call(&r, get("/v1/pets?code=418")).await;
+    assert_eq!((got.status, got.json()), (418, json!({"teapot": true})));
+    assert_eq!(got.header("x-teapot"), Some("short and stout"));
+    // No response for 500 and no default beyond 200's: the default answers.
+    let got = call(&r, get("/v1/pets?code=500")).await;
+    assert_eq!(got.status, 200);
+}
+
+#[tokio::test]
+async fn http_with_templates_parameter_mappings_and_status_selection() {
+    let base = upstream().await;
+    let mut integration = MappedIntegration {
+        target: MappedTarget::Http {
+            uri: format!("{base}/{{dir}}/{{id}}"),
+            method: "POST".into(),
+        },
+        timeout: Duration::from_secs(5),
+        request_parameters: vec![
+            ("integration.request.path.id".into(), "method.request.path.id".into()),
+            ("integration.request.path.dir".into(), "stageVariables.dir".into()),
+            ("integration.request.querystring.q".into(), "method.request.querystring.search".into()),
+            ("integration.request.header.X-Static".into(), "'static value'".into()),
+            ("integration.request.header.X-Client".into(), "method.request.header.X-Client".into()),
+            ("integration.request.header.X-Api".into(), "context.apiId".into()),
+            ("integration.request.header.X-Name".into(), "method.request.body.name".into()),
+        ],
+        request_templates: vec![t(
+            "application/json",
+            "#set($context.requestOverride.header.X-Override = \"from-template\")\n{\"name\": $input.json('$.name'), \"id\": \"$input.params('id')\", \"var\": \"$stageVariables.dir\"}",
+        )],
+        passthrough: Passthrough::Never,
+        content_handling: None,
+        responses: vec![
+            response(
+                None,
+                201,
+                vec![t(
+                    "application/json",
+                    r#"#set($b = $input.path('$'))
+{"sentTo": "$b.uri", "sent": $b.body}"#,
+                )],
+            ),
+            response(Some(r"4\d{2}"), 400, vec![t("application/json", r#"{"upstream": "client error"}"#)]),
+        ],
+    };
+    integration.responses[0].response_parameters = vec![
+        (
+            "method.response.header.X-From".into(),
+            "integration.response.header.x-upstream".into(),
+        ),
+        (
+            "method.response.header.X-Method".into(),
+            "integration.response.body.method".into(),
+        ),
+    ];
+    let stage = RestStageSpec {
+        variables: [("dir".to_owned(), "items".to_owned())]
+            .into_iter()
+            .collect(),
+        ..RestStageSpec::new("dev")
+    };
+    let bad = mapped(
+        MappedTarget::Http {
+            uri: format!("{base}/status/{{code}}"),
+            method: "GET".into(),
+        },
+        vec![],
+        Passthrough::WhenNoMatch,
+        vec![
+            response(None, 200, vec![]),
+            response(
+                Some(r"4\d{2}"),
+                400,
+                vec![t("application/json", r#"{"upstream": "client error"}"#)],
+            ),
+        ],
+    );
+    let mut bad_m = method("GET", "/status/{code}", bad);
+    if let RestIntegration::Mapped(mi) = &mut bad_m.integration {
+        mi.request_parameters = vec![(
+            "integration.request.path.code".into(),
+            "method.request.path.code".into(),
+        )];
+    }
+    let (r, _) = serve(
+        api(
+            "Api",
+            stage,
+            vec![
+                method(
+                    "POST",
+                    "/things/{id}",
+                    RestIntegration::Mapped(Box::new(integration)),
+                ),
+                bad_m,
+            ],
+        ),
+        &Fake::new(),
+    );
+    let got = call(
+        &r,
+        req(
+            "POST",
+            "/dev/things/42?search=blue&ignored=1",
+            &[("x-client", "c1"), ("x-other", "dropped")],
+            r#"{"name": "Widget"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(got.status, 201, "{}", got.text());
+    let out = got.json();
+    assert_eq!(out["sentTo"], "/items/42?q=blue");
+    assert_eq!(
+        out["sent"],
+        json!({"name": "Widget", "id": "42", "var": "items"})
+    );
+    assert_eq!(got.header("x-from"), Some("yes"));
+    assert_eq!(got.header("x-method"), Some("POST"));
+    let got = call(&r, get("/dev/status/404")).await;
+    assert_eq!(
+        (got.status, got.json()),
+        (400, json!({"upstream": "client error"}))
+    );
+    let got = call(&r, get("/dev/status/503")).await;
+    assert_eq!(
+        got.status, 200,
+        "an unmatched 503 takes the default response"
+    );
+}
+
+#[tokio::test]
+async fn mapped_headers_reach_the_upstream() {
+    let base = upstream().await;
+    let integration = MappedIntegration {
+        target: MappedTarget::Http {
+            uri: format!("{base}/h"),
+            method: "POST".into(),
+        },
+        timeout: Duration::from_secs(5),
+        request_parameters: vec![
+            (
+                "integration.request.header.X-Static".into(),
+                "'static value'".into(),
+            ),
+            (
+                "integration.request.header.X-Client".into(),
+                "method.request.header.X-Client".into(),
+            ),
+            (
+                "integration.request.header.X-Api".into(),
+                "context.apiId".into(),
+            ),
+            (
+                "integration.request.header.X-Name".into(),
+                "method.request.body.name".into(),
+            ),
+            (
+                "integration.request.header.X-Override".into(),
+                "'mapped'".into(),
+            ),
+        ],
+        request_templates: vec![t(
+            "application/json",
+            "#set($context.requestOverride.header.X-Override = \"from-template\")$input.body",
+        )],
+        passthrough: Passthrough::WhenNoMatch,
+        content_handling: None,
+        responses: vec![response(None, 200, vec![])],
+    };
+    let (r, _) = serve(
+        api(
+            "Api",
+            RestStageSpec::new("dev"),
+            vec![method(
+                "POST",
+                "/h",
+                RestIntegration::Mapped(Box::new(integration)),
+            )],
+        ),
+        &Fake::new(),
+    );
+    let got = call(
+        &r,
+        req(
+            "POST",
+            "/dev/h",
+            &[("x-client", "c1"), ("x-other", "dropped")],
+            r#"{"name": "Widget"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    let h = &got.json()["headers"];
+    assert_eq!(h["x-static"], "static value");
+    assert_eq!(h["x-client"], "c1");
+    assert_eq!(h["x-api"], "Api");
+    assert_eq!(h["x-name"], "Widget");
+    assert_eq!(
+        h["x-override"], "from-template",
+        "overrides are applied last"
+    );
+    assert!(h.get("x-other").is_none(), "only mapped headers go");
+    assert_eq!(h["content-type"], "application/json");
+    assert_eq!(got.json()["body"], r#"{"name": "Widget"}"#);
+}
+
+#[tokio::test]
+async fn gateway_responses_default_and_customised() {
+    let ok = || {
+        mapped(
+            MappedTarget::Mock,
+            vec![t("application/json", r#"{"statusCode": 200}"#)],
+            Passthrough::Never,
+            vec![response(None, 200, vec![])],
+        )
+    };
+    let plain = api(
+        "Api",
+        RestStageSpec::new("dev"),
+        vec![method("GET", "/ok", ok())],
+    );
+    let (r, _) = serve(plain.clone(), &Fake::new());
+    let got = call(&r, get("/dev/nowhere")).await;
+    assert_eq!(got.status, 403);
+    assert_eq!(got.text(), r#"{"message":"Missing Authentication Token"}"#);
+    assert_eq!(
+        got.header("x-amzn-errortype"),
+        Some("MissingAuthenticationTokenException")
+    );
+    let got = call(
+        &r,
+        req("GET", "/dev/ok", &[("content-type", "text/plain")], "x"),
+    )
+    .await;
+    assert_eq!(
+        (got.status, got.text().as_str()),
+        (415, r#"{"message":"Unsupported Media Type"}"#)
+    );
+
+    let mut custom = plain;
+    custom.gateway_responses = vec![
+        GatewayResponseSpec {
+            response_type: "DEFAULT_4XX".into(),
+            status_code: None,
+            response_parameters: vec![
+                (
+                    "gatewayresponse.header.Access-Control-Allow-Origin".into(),
+                    "'*'".into(),
+                ),
+                (
+                    "gatewayresponse.header.X-Asked".into(),
+                    "method.request.header.X-Ask".into(),
+                ),
+            ],
+            response_templates: vec![t(
+                "application/json",
+                r#"{"error": $context.error.messageString, "type": "$context.error.responseType", "stage": "$context.stage"}"#,
+            )],
+        },
+        GatewayResponseSpec {
+            response_type: "MISSING_AUTHENTICATION_TOKEN".into(),
+            status_code: Some(404),
+            response_parameters: vec![],
+            response_templates: vec![],
+        },
+    ];
+    let (r, _) = serve(custom, &Fake::new());
+    let got = call(&r, get("/dev/nowhere")).await;
+    assert_eq!(got.status, 404, "the type's own customisation wins");
+    assert_eq!(
+        got.text(),
+        r#"{"message":"Missing Authentication Token"}"#,
+        "no template: the default body"
+    );
+    let got = call(
+        &r,
+        req(
+            "GET",
+            "/dev/ok",
+            &[("content-type", "text/plain"), ("x-ask", "why")],
+            "x",
+        ),
+    )
+    .await;
+    assert_eq!(got.status, 415);
+    assert_eq!(
+        got.json(),
+        json!({"error": "Unsupported Media Type", "type": "UNSUPPORTED_MEDIA_TYPE", "stage": "dev"})
+    );
+    assert_eq!(got.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(got.header("x-asked"), Some("why"));
+}
+
+#[tokio::test]
+async fn a_template_that_does_not_parse_fails_the_deployment_and_the_old_one_serves() {
+    let with = |tpl: &str| {
+        api(
+            "Api",
+            RestStageSpec::new("dev"),
+            vec![method(
+                "GET",
+                "/v",
+                mapped(
+                    MappedTarget::Mock,
+                    vec![t("application/json", r#"{"statusCode": 200}"#)],
+                    Passthrough::WhenNoMatch,
+                    vec![response(None, 200, vec![t("application/json", tpl)])],
+                ),
+            )],
+        )
+    };
+    let broken = "{\n  \"v\": 1,\n  #foreach($x in $list)\n  \"x\": $x\n";
+    let e = RestApi::new(with(broken), Fake::new(), RestOptions::default())
+        .err()
+        .expect("fails")
+        .to_string();
+    assert!(e.contains("line 3, column 3"), "{e}");
+    assert!(e.contains("responseTemplates[application/json]"), "{e}");
+
+    let (r, api) = serve(with(r#"{"v": 1}"#), &Fake::new());
+    assert_eq!(call(&r, get("/dev/v")).await.json(), json!({"v": 1}));
+    let e = api.redeploy(with(broken)).expect_err("refused").to_string();
+    assert!(e.contains("line 3, column 3"), "{e}");
+    assert_eq!(
+        call(&r, get("/dev/v")).await.json(),
+        json!({"v": 1}),
+        "the last good deployment serves"
+    );
+    api.redeploy(with(r#"{"v": 2}"#)).expect("deploys");
+    assert_eq!(call(&r, get("/dev/v")).await.json(), json!({"v": 2}));
+}
