@@ -1,0 +1,324 @@
+//! Non-proxy `AWS` service integrations end to end (reference §3.6): `ledge up` on a REST
+//! API whose methods proxy SQS, DynamoDB and S3 through VTL mapping templates, signed with
+//! SigV4 and sent to moto's server (`moto[server]` from PyPI, started on a free loopback
+//! port by the test) through `AWS_ENDPOINT_URL`, with dummy credentials from the
+//! environment. boto3 (a moto dependency) creates the resources and reads them back.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value as J;
+
+const PYTHON: &str = "/usr/bin/python3.11";
+const MOTO: &str = "moto[server]==5.2.5";
+
+/// `pip install --target` of `specs` (with their dependencies) into
+/// `target/test-deps/<name>`, once.
+fn packages(name: &str, specs: &[&str]) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-deps");
+    let dest = root.join(name);
+    if dest.join(".complete").exists() {
+        return dest;
+    }
+    let staging = root.join(format!(".staging-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).unwrap();
+    let out = Command::new(PYTHON)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--target",
+        ])
+        .arg(&staging)
+        .args(specs)
+        .output()
+        .unwrap_or_else(|e| panic!("these tests need {PYTHON} with pip: {e}"));
+    assert!(
+        out.status.success(),
+        "pip install {specs:?} failed:\n{}",
+        text(&out.stderr)
+    );
+    std::fs::write(staging.join(".complete"), specs.join("\n")).unwrap();
+    if std::fs::rename(&staging, &dest).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    dest
+}
+
+/// moto's server on a free loopback port, killed on drop.
+struct Moto {
+    child: Child,
+    url: String,
+    deps: PathBuf,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn moto(log: &Path) -> Moto {
+    let deps = packages("moto-server-5.2.5", &[MOTO]);
+    let port = free_port();
+    let child = Command::new(PYTHON)
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .env("PYTHONPATH", &deps)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+        .spawn()
+        .expect("start moto.server");
+    let mut m = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        deps,
+    };
+    let start = Instant::now();
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && reqwest::blocking::get(format!("{}/moto-api/", m.url))
+                .is_ok_and(|r| r.status().is_success())
+        {
+            return m;
+        }
+        if let Ok(Some(s)) = m.child.try_wait() {
+            panic!(
+                "moto.server exited: {s}\n{}",
+                std::fs::read_to_string(log.with_extension("err")).unwrap_or_default()
+            );
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "moto.server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const CREDENTIALS: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+];
+
+/// Runs `script` with boto3 against moto; its stdout is JSON.
+fn boto3(m: &Moto, home: &Path, script: &str) -> J {
+    let out = Command::new(PYTHON)
+        .args(["-c", script])
+        .env("PYTHONPATH", &m.deps)
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", &m.url)
+        .envs(CREDENTIALS.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "boto3: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+}
+
+fn up(template: &Path, state: &Path, m: &Moto, home: &Path) -> Up {
+    let stderr = std::fs::File::create(state.with_extension("stderr")).unwrap();
+    let mut child = ledge()
+        .arg("up")
+        .arg(template)
+        .arg("--state-dir")
+        .arg(state)
+        .arg("--no-watch")
+        .env("HOME", home)
+        .env("AWS_ENDPOINT_URL", &m.url)
+        .envs(CREDENTIALS.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn ledge up");
+    let ready = wait_for(&state.join("ready.json"), &mut child);
+    Up { child, ready }
+}
+
+struct Got {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Got {
+    fn json(&self) -> J {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+}
+
+fn send(rb: reqwest::blocking::RequestBuilder) -> Got {
+    let r = rb.send().expect("request");
+    Got {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        body: r.text().unwrap(),
+    }
+}
+
+#[test]
+fn sqs_dynamodb_and_s3_through_aws_integrations_against_moto() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let m = moto(&dir.path().join("moto.log"));
+    let made = boto3(
+        &m,
+        &home,
+        r#"
+import boto3, json
+sqs = boto3.client("sqs")
+q = sqs.create_queue(QueueName="ledge-queue")["QueueUrl"]
+ddb = boto3.client("dynamodb")
+ddb.create_table(TableName="ledge-items", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                 BillingMode="PAY_PER_REQUEST")
+boto3.client("s3").create_bucket(Bucket="ledge-bucket")
+print(json.dumps({"queue": q}))
+"#,
+    );
+    let queue = made["queue"].as_str().unwrap().to_owned();
+
+    let template =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/rest_integrations/template.yaml");
+    let state = dir.path().join("state");
+    let ledge = up(&template, &state, &m, &home);
+    let stderr = || std::fs::read_to_string(state.with_extension("stderr")).unwrap_or_default();
+    let base = ledge.ready["apis"]["Api"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = reqwest::blocking::Client::new();
+
+    // SQS SendMessage: a form-encoded action from a JSON request; the response template
+    // reads the service's JSON answer.
+    let got = send(
+        c.post(format!("{base}/sqs"))
+            .header("content-type", "application/json")
+            .body(r#"{"foo": "bar"}"#),
+    );
+    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    let sent = got.json();
+    let message_id = sent["messageId"].as_str().unwrap().to_owned();
+    assert!(!message_id.is_empty(), "{sent}");
+    assert!(!sent["requestId"].as_str().unwrap().is_empty(), "{sent}");
+    let read = boto3(
+        &m,
+        &home,
+        &format!(
+            r#"
+import boto3, json
+r = boto3.client("sqs").receive_message(QueueUrl="{queue}", WaitTimeSeconds=1)
+print(json.dumps(r.get("Messages", [])))
+"#
+        ),
+    );
+    assert_eq!(read[0]["Body"], r#"{"foo": "bar"}"#, "{read}");
+    assert_eq!(read[0]["MessageId"], message_id.as_str());
+
+    // Passthrough NEVER: a Content-Type without a template is refused before any call.
+    let got = send(
+        c.post(format!("{base}/sqs"))
+            .header("content-type", "text/plain")
+            .body("x"),
+    );
+    assert_eq!(got.status, 415);
+    assert_eq!(got.body, r#"{"message":"Unsupported Media Type"}"#);
+
+    // DynamoDB PutItem then Query.
+    for (id, note) in [("a1", "first"), ("b2", "it's \"quoted\"")] {
+        let got = send(
+            c.put(format!("{base}/items/{id}"))
+                .header("content-type", "application/json")
+                .body(serde_json::json!({ "note": note }).to_string()),
+        );
+        assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+        assert_eq!(got.json(), serde_json::json!({"stored": id}));
+    }
+    let got = send(c.get(format!("{base}/items/a1")));
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(
+        got.json(),
+        serde_json::json!({"count": 1, "items": [{"id": "a1", "note": "first"}]})
+    );
+    let stored = boto3(
+        &m,
+        &home,
+        r#"
+import boto3, json
+print(json.dumps(boto3.client("dynamodb").get_item(TableName="ledge-items", Key={"id": {"S": "b2"}})["Item"]))
+"#,
+    );
+    assert_eq!(
+        stored["note"]["S"], "it's \"quoted\"",
+        "escapeJavaScript with the documented replaceAll of \\' makes valid JSON"
+    );
+    let got = send(c.get(format!("{base}/items/zz")));
+    assert_eq!(got.json(), serde_json::json!({"count": 0, "items": []}));
+
+    // S3 PutObject then GetObject; a missing object's 404 selects the `4\d{2}` response.
+    let got = send(
+        c.put(format!("{base}/files/docs/hello.txt"))
+            .header("content-type", "text/plain")
+            .body("hello from ledge"),
+    );
+    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    let got = send(c.get(format!("{base}/files/docs/hello.txt")));
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body, "hello from ledge");
+    assert_eq!(
+        got.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/plain"),
+        "method.response.header.Content-Type from the integration response"
+    );
+    let object = boto3(
+        &m,
+        &home,
+        r#"
+import boto3, json
+o = boto3.client("s3").get_object(Bucket="ledge-bucket", Key="docs/hello.txt")
+print(json.dumps({"body": o["Body"].read().decode(), "type": o["ContentType"]}))
+"#,
+    );
+    assert_eq!(object["body"], "hello from ledge");
+    assert_eq!(object["type"], "text/plain");
+    let got = send(c.get(format!("{base}/files/docs/missing.txt")));
+    assert_eq!(got.status, 400, "{}", got.body);
+    assert!(
+        got.body.contains("NoSuchKey"),
+        "S3's error passes through: {}",
+        got.body
+    );
+}
