@@ -58,6 +58,7 @@ pub mod glob;
 mod headers;
 mod invalidation;
 pub mod key;
+mod management;
 
 mod origin;
 pub mod policies;
@@ -80,6 +81,7 @@ pub use invalidation::{
     Invalidation, InvalidationStatus, InvalidationStore, MemoryInvalidationStore,
 };
 pub use ledge_cache::{Clock, ManualClock, SystemClock};
+pub use management::management_router;
 
 pub use report::{EdgeReport, PopReport};
 pub use server::{start, Edge};

@@ -836,3 +836,81 @@ async fn deploy_errors_name_resource_and_property() {
         .to_string();
     assert!(msg.contains("CachePolicyId"), "{msg}");
 }
+
+#[tokio::test]
+async fn create_get_list_invalidation_rest_xml() {
+    let o = Origin::start(0, fixed(200, &[("cache-control", "max-age=600")], "v")).await;
+    let s = setup(
+        &dist("", "a", OPTIMIZED, ""),
+        &[("origin-a", &o.url)],
+        |_| {},
+    )
+    .await;
+    get(&format!("{}/doc/a", s.pops["FRA"]), &[]).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = ledge_edge::management_router(s.edge.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = format!(
+        "http://{addr}/2020-05-31/distribution/{}/invalidation",
+        s.id
+    );
+    let batch = r#"<?xml version="1.0" encoding="UTF-8"?>
+<InvalidationBatch xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Paths><Quantity>1</Quantity><Items><Path>/doc/*</Path></Items></Paths><CallerReference>ref-1</CallerReference></InvalidationBatch>"#;
+    let r = client().post(&base).body(batch).send().await.expect("post");
+    assert_eq!(r.status(), 201);
+    let location = h(&r, "location");
+    let text = r.text().await.expect("body");
+    assert!(
+        text.contains("<Status>InProgress</Status>") && text.contains("<Path>/doc/*</Path>"),
+        "{text}"
+    );
+    let id = text
+        .split("<Id>")
+        .nth(1)
+        .and_then(|t| t.split("</Id>").next())
+        .expect("id")
+        .to_owned();
+    assert!(
+        location.ends_with(&format!("/invalidation/{id}")),
+        "{location}"
+    );
+    let r = client()
+        .get(format!("{base}/{id}"))
+        .send()
+        .await
+        .expect("get");
+    assert!(r
+        .text()
+        .await
+        .expect("body")
+        .contains("<Status>Completed</Status>"));
+    let r = client().get(&base).send().await.expect("list");
+    let text = r.text().await.expect("body");
+    assert!(
+        text.contains("<Quantity>1</Quantity>") && text.contains(&id),
+        "{text}"
+    );
+    assert_eq!(
+        h(
+            &get(&format!("{}/doc/a", s.pops["FRA"]), &[]).await,
+            "x-cache"
+        ),
+        "Miss from cloudfront"
+    );
+    let r = client()
+        .get(format!(
+            "http://{addr}/2020-05-31/distribution/NOPE/invalidation"
+        ))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    assert!(r
+        .text()
+        .await
+        .expect("body")
+        .contains("<Code>NoSuchDistribution</Code>"));
+}
