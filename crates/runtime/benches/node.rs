@@ -1,0 +1,173 @@
+//! Node.js runtime benchmarks: warm-invoke overhead and cold start against a bare
+//! `node -e "require('./index.js')"`.
+//!
+//! Run with `cargo bench -p ledge-runtime --bench node` (as root, so that cgroups and the
+//! mount namespace are used). `BENCH_WARM` / `BENCH_COLD` set the number of calls. Results
+//! print as a Markdown table.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ledge_model::{FunctionSpec, Invoke, InvokeRequest, MemoryMb, TimeoutSecs};
+use ledge_runtime::{Runtime, RuntimeConfig};
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+    v
+}
+
+fn write_fn(dir: &Path, body: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(dir.join("index.js"), body).expect("write");
+    dir.to_owned()
+}
+
+fn spec(name: &str, dir: &Path, memory: u32) -> FunctionSpec {
+    let mut s = FunctionSpec::with_defaults(
+        name.parse().expect("name"),
+        dir.to_owned(),
+        "index.handler",
+        "nodejs20.x".parse().expect("runtime"),
+    );
+    s.memory = MemoryMb::new(memory).expect("memory");
+    s.timeout = TimeoutSecs::new(60).expect("timeout");
+    s
+}
+
+async fn invoke(rt: &Runtime, name: &str, payload: &str) -> (Duration, ledge_model::InvokeResult) {
+    let req = InvokeRequest::new(name.parse().expect("name"), payload.as_bytes().to_vec());
+    let t = Instant::now();
+    let r = rt.invoke(req).await.expect("invoke");
+    (t.elapsed(), r)
+}
+
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n_warm = env_count("BENCH_WARM", 5000);
+    let n_cold = env_count("BENCH_COLD", 40);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = RuntimeConfig::new(dir.path().join("state"));
+    let rt = Runtime::new(cfg).expect("runtime");
+    let (node, _) = ledge_runtime::node::find(20).expect("node");
+    println!(
+        "# ledge Node.js runtime benchmark\n\n{}\n",
+        rt.sandbox_notice()
+    );
+    println!("node: {} ({})\n", node.path.display(), node.version);
+
+    // ---- 1. warm invoke overhead -------------------------------------------------------
+    // The handler reports its own time; ledge's overhead = round trip - handler time.
+    let trivial = write_fn(
+        &dir.path().join("trivial"),
+        "const { performance } = require('node:perf_hooks');\nexports.handler = async () => {\n  const t = performance.now();\n  const r = { ok: true };\n  return { ok: r.ok, handler_us: (performance.now() - t) * 1000 };\n};\n",
+    );
+    for memory in [1769u32, 128] {
+        let name = format!("Trivial{memory}");
+        rt.deploy(spec(&name, &trivial, memory))
+            .await
+            .expect("deploy");
+        for _ in 0..200 {
+            invoke(&rt, &name, "{}").await;
+        }
+        let mut total = Vec::with_capacity(n_warm);
+        let mut overhead = Vec::with_capacity(n_warm);
+        let mut env_side = Vec::with_capacity(n_warm);
+        for _ in 0..n_warm {
+            let (t, r) = invoke(&rt, &name, "{}").await;
+            let v: serde_json::Value = serde_json::from_slice(r.outcome.payload()).expect("json");
+            let handler_us = v["handler_us"].as_f64().unwrap_or(0.0);
+            let us = t.as_secs_f64() * 1e6;
+            total.push(us);
+            overhead.push(us - handler_us);
+            env_side.push(r.report.expect("report").duration.as_secs_f64() * 1e6);
+        }
+        let (total, overhead, env_side) = (sorted(total), sorted(overhead), sorted(env_side));
+        println!("## Warm invoke, trivial Node.js handler, {memory} MB, {n_warm} sequential calls (in-process `Invoke`)\n");
+        println!("| measure | p50 | p99 |\n|---|---|---|");
+        println!(
+            "| round trip (µs) | {:.0} | {:.0} |",
+            pct(&total, 0.5),
+            pct(&total, 0.99)
+        );
+        println!(
+            "| ledge overhead = round trip − handler time (µs) | {:.0} | {:.0} |",
+            pct(&overhead, 0.5),
+            pct(&overhead, 0.99)
+        );
+        println!(
+            "| REPORT Duration: event delivered → response posted (µs) | {:.0} | {:.0} |\n",
+            pct(&env_side, 0.5),
+            pct(&env_side, 0.99)
+        );
+    }
+
+    // ---- 2. cold start vs `node -e "require('./index.js')"` ----------------------------
+    let plain = write_fn(
+        &dir.path().join("plain"),
+        "exports.handler = async () => ({ ok: true });\n",
+    );
+    for memory in [1769u32, 128] {
+        let name = format!("Cold{memory}");
+        let mut base = spec(&name, &plain, memory);
+        let mut cold = Vec::new();
+        let mut init = Vec::new();
+        let mut bare = Vec::new();
+        for i in 0..n_cold {
+            // Alternate the two sides so that machine noise hits both alike.
+            let t = Instant::now();
+            let st = Command::new(&node.path)
+                .args(["-e", "require('./index.js')"])
+                .current_dir(&plain)
+                .status()
+                .expect("node");
+            assert!(st.success());
+            bare.push(t.elapsed().as_secs_f64() * 1e3);
+            base.environment.insert("N".into(), i.to_string()); // a change forces a cold start
+            rt.deploy(base.clone()).await.expect("deploy");
+            let (t, r) = invoke(&rt, &name, "{}").await;
+            let report = r.report.expect("report");
+            assert!(report.init_duration.is_some(), "cold");
+            cold.push(t.as_secs_f64() * 1e3);
+            init.push(report.init_duration.expect("init").as_secs_f64() * 1e3);
+        }
+        let (cold, init, bare) = (sorted(cold), sorted(init), sorted(bare));
+        println!("## Cold start, trivial handler, {memory} MB, {n_cold} runs alternating\n");
+        println!("| measure | p50 (ms) | p90 (ms) |\n|---|---|---|");
+        println!(
+            "| ledge cold invoke (deploy change → response) | {:.2} | {:.2} |",
+            pct(&cold, 0.5),
+            pct(&cold, 0.9)
+        );
+        println!(
+            "| of which Init Duration (spawn → first /next) | {:.2} | {:.2} |",
+            pct(&init, 0.5),
+            pct(&init, 0.9)
+        );
+        println!(
+            "| `node -e \"require('./index.js')\"` | {:.2} | {:.2} |",
+            pct(&bare, 0.5),
+            pct(&bare, 0.9)
+        );
+        println!(
+            "| **difference (p50)** | **{:.2}** | |\n",
+            pct(&cold, 0.5) - pct(&bare, 0.5)
+        );
+    }
+    rt.shutdown().await;
+}
