@@ -159,6 +159,13 @@ fn up_serves_the_example_warm_and_shuts_down_cleanly() {
     let r = reqwest::blocking::get(format!("{api}/hello?name=api")).expect("get");
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.text().expect("body"), r#"{"message": "Hello, api!"}"#);
+    // And the same greeter on the managed Node.js runtime.
+    let r = reqwest::blocking::get(format!("{api}/node?name=node")).expect("get");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.text().expect("body"),
+        r#"{"message":"Hello, node!","runtime":"AWS_Lambda_nodejs20.x"}"#
+    );
 
     // The context function sees what the template resolved.
     let ctx_url = ready["functions"]["ContextFunction"]["invoke_url"]
