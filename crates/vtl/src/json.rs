@@ -5,12 +5,29 @@
 //! Filters (`[?(…)]`) and functions (`.length()`) are not supported and say so.
 
 use crate::render::{Heap, Val, MAX_VALUE_DEPTH};
+use crate::value::JSON_ESCAPED;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use std::sync::Arc;
 
 /// Parses JSON text into the arena; lists are marked as JSON-derived.
+///
+/// A hand-written parser takes the common documents (it allocates only what the arena
+/// keeps, each map and list at its final size); anything it is unsure of (invalid JSON,
+/// numbers outside `i64` or a double's range, `-0`, surrogate escapes, deep nesting) goes
+/// to `serde_json`, which then decides, with its own error messages.
 pub(crate) fn parse_into(heap: &mut Heap, text: &str) -> Result<Val, String> {
+    let (lists, maps) = (heap.lists.len(), heap.maps.len());
+    if let Some(v) = Fast::new(heap, text).document() {
+        return Ok(v);
+    }
+    // Drop whatever the fast path added before it gave up; nothing refers to it.
+    heap.lists.truncate(lists);
+    heap.maps.truncate(maps);
+    parse_with_serde(heap, text)
+}
+
+fn parse_with_serde(heap: &mut Heap, text: &str) -> Result<Val, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     let mut keys = Keys::with_capacity_and_hasher(16, Default::default());
     let v = Seed {
@@ -21,6 +38,305 @@ pub(crate) fn parse_into(heap: &mut Heap, text: &str) -> Result<Val, String> {
     .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(v)
+}
+
+/// Nesting beyond which the fast path leaves a document to `serde_json` (whose limit is 128).
+const FAST_MAX_DEPTH: u32 = 100;
+
+/// The fast parser's buffers, kept with the render arena between renders (see
+/// `render::Scratch`).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Object keys seen before: documents repeat the same keys, within one document (arrays
+    /// of objects) and from one request to the next, and then share one allocation.
+    keys: Keys,
+    /// Entries and items of the objects and arrays being parsed, innermost last.
+    entries: Vec<(Arc<str>, Val)>,
+    items: Vec<Val>,
+}
+
+/// Most keys [`Scratch::keys`] remembers, and the longest one.
+const KEYS_KEPT: usize = 256;
+const KEY_KEPT_LEN: usize = 64;
+
+impl Scratch {
+    pub(crate) fn emptied(mut self) -> Scratch {
+        self.entries.clear();
+        self.items.clear();
+        if self.entries.capacity() > 4096 {
+            self.entries = Vec::new();
+        }
+        if self.items.capacity() > 4096 {
+            self.items = Vec::new();
+        }
+        self
+    }
+}
+
+/// The fast path of [`parse_into`]: `None` means "let serde_json decide".
+struct Fast<'a, 'h> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+    heap: &'h mut Heap,
+    scratch: Scratch,
+}
+
+impl<'a, 'h> Fast<'a, 'h> {
+    fn new(heap: &'h mut Heap, s: &'a str) -> Self {
+        let scratch = std::mem::take(&mut heap.json);
+        Fast {
+            s,
+            b: s.as_bytes(),
+            i: 0,
+            heap,
+            scratch,
+        }
+    }
+
+    fn document(mut self) -> Option<Val> {
+        let v = self.value(0);
+        self.ws();
+        let v = v.filter(|_| self.i == self.b.len());
+        self.heap.json = std::mem::take(&mut self.scratch).emptied();
+        v
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
+    fn value(&mut self, depth: u32) -> Option<Val> {
+        self.ws();
+        match *self.b.get(self.i)? {
+            b'{' => self.object(depth + 1),
+            b'[' => self.array(depth + 1),
+            b'"' => self.string().map(|s| match s {
+                Ok(raw) => Val::str(raw),
+                Err(decoded) => Val::string(decoded),
+            }),
+            b't' => self.literal("true", Val::Bool(true)),
+            b'f' => self.literal("false", Val::Bool(false)),
+            b'n' => self.literal("null", Val::Null),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &str, v: Val) -> Option<Val> {
+        self.b[self.i..].starts_with(word.as_bytes()).then(|| {
+            self.i += word.len();
+            v
+        })
+    }
+
+    fn object(&mut self, depth: u32) -> Option<Val> {
+        if depth > FAST_MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        let start = self.scratch.entries.len();
+        if self.eat(b'}').is_none() {
+            loop {
+                self.ws();
+                let key = self.key()?;
+                self.eat(b':')?;
+                let v = self.value(depth)?;
+                self.scratch.entries.push((key, v));
+                self.ws();
+                match self.b.get(self.i)? {
+                    b',' => self.i += 1,
+                    b'}' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let mut m = crate::render::VMap::with_capacity(self.scratch.entries.len() - start);
+        for (k, v) in self.scratch.entries.drain(start..) {
+            m.insert(k, v);
+        }
+        Some(self.heap.map(m))
+    }
+
+    fn array(&mut self, depth: u32) -> Option<Val> {
+        if depth > FAST_MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        let start = self.scratch.items.len();
+        if self.eat(b']').is_none() {
+            loop {
+                let v = self.value(depth)?;
+                self.scratch.items.push(v);
+                self.ws();
+                match self.b.get(self.i)? {
+                    b',' => self.i += 1,
+                    b']' => {
+                        self.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let items = self.scratch.items.drain(start..).collect();
+        Some(self.heap.list(items, true))
+    }
+
+    fn key(&mut self) -> Option<Arc<str>> {
+        if self.b.get(self.i) != Some(&b'"') {
+            return None;
+        }
+        match self.string()? {
+            Ok(raw) => {
+                if let Some(k) = self.scratch.keys.get(raw) {
+                    return Some(k.clone());
+                }
+                let k: Arc<str> = Arc::from(raw);
+                if self.scratch.keys.len() < KEYS_KEPT && raw.len() <= KEY_KEPT_LEN {
+                    self.scratch.keys.insert(k.clone());
+                }
+                Some(k)
+            }
+            Err(decoded) => Some(Arc::from(decoded)),
+        }
+    }
+
+    /// A string at `self.i` (the opening quote): `Ok` borrows the text when it has no
+    /// escapes, `Err` holds the decoded text when it has.
+    fn string(&mut self) -> Option<Result<&'a str, String>> {
+        let start = self.i + 1;
+        let special = |from: usize| {
+            self.b
+                .get(from..)?
+                .iter()
+                .position(|&c| JSON_ESCAPED[c as usize])
+                .map(|off| from + off)
+        };
+        let mut j = special(start)?;
+        match self.b[j] {
+            b'"' => {
+                self.i = j + 1;
+                return Some(Ok(&self.s[start..j]));
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        let mut out = String::with_capacity(j - start + 16);
+        out.push_str(&self.s[start..j]);
+        loop {
+            let run = j;
+            j = special(j)?;
+            out.push_str(&self.s[run..j]);
+            match self.b[j] {
+                b'"' => {
+                    self.i = j + 1;
+                    return Some(Err(out));
+                }
+                b'\\' => {
+                    let c = match *self.b.get(j + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = self.s.get(j + 2..j + 6)?;
+                            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            // Surrogates (pairs or lone) are left to serde_json.
+                            let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                            j += 4;
+                            c
+                        }
+                        _ => return None,
+                    };
+                    out.push(c);
+                    j += 2;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// JSON's number grammar; integers that fit in `i64` (except `-0`, which serde_json
+    /// reads as a double) and finite, non-zero doubles. Rust's `f64` parsing is correctly
+    /// rounded, as serde_json's is with `float_roundtrip`.
+    fn number(&mut self) -> Option<Val> {
+        let b = self.b;
+        let start = self.i;
+        let mut j = start;
+        let neg = b[j] == b'-';
+        if neg {
+            j += 1;
+        }
+        let int_start = j;
+        match b.get(j)? {
+            b'0' => j += 1,
+            b'1'..=b'9' => {
+                while b.get(j).is_some_and(u8::is_ascii_digit) {
+                    j += 1;
+                }
+            }
+            _ => return None,
+        }
+        let int_digits = j - int_start;
+        let mut float = false;
+        if b.get(j) == Some(&b'.') {
+            float = true;
+            j += 1;
+            let d = j;
+            while b.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            if j == d {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = b.get(j) {
+            float = true;
+            j += 1;
+            if let Some(b'+' | b'-') = b.get(j) {
+                j += 1;
+            }
+            let d = j;
+            while b.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            if j == d {
+                return None;
+            }
+        }
+        // A digit straight after a leading zero ("01") is invalid JSON.
+        if b.get(j).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let text = &self.s[start..j];
+        self.i = j;
+        if !float {
+            // 18 digits always fit in an i64.
+            if int_digits > 18 || (neg && text == "-0") {
+                return None;
+            }
+            return text.parse::<i64>().ok().map(Val::Int);
+        }
+        let f = text.parse::<f64>().ok()?;
+        (f.is_finite() && f != 0.0).then_some(Val::Float(f))
+    }
 }
 
 /// Object keys seen so far in one document: arrays of objects repeat the same keys, which
@@ -470,5 +786,157 @@ mod tests {
         assert_eq!(ints(sel("$.a.b[1:]")), "Int(2),Int(3)");
         assert_eq!(ints(sel("$..b[0]")), "Int(1),Int(4)");
         assert_eq!(ints(sel("$.*.b[0]")), "Int(1),Int(4)");
+    }
+
+    /// A parsed value in a comparable form: doubles by their bits, maps in key order.
+    fn shape(heap: &Heap, v: &Val) -> String {
+        match v {
+            Val::Float(f) => format!("F{:x}", f.to_bits()),
+            Val::List(id) => {
+                let l = &heap.lists[*id as usize];
+                let items: Vec<_> = l.items.iter().map(|v| shape(heap, v)).collect();
+                format!("L{}[{}]", l.json, items.join(","))
+            }
+            Val::Map(id) => {
+                let m = &heap.maps[*id as usize];
+                let items: Vec<_> = m
+                    .iter()
+                    .map(|(k, v)| format!("{k:?}:{}", shape(heap, v)))
+                    .collect();
+                format!("M{{{}}}", items.join(","))
+            }
+            v => format!("{v:?}"),
+        }
+    }
+
+    fn both(text: &str) -> (Result<String, String>, Result<String, String>) {
+        let mut fast = Heap::default();
+        let mut serde = Heap::default();
+        let a = parse_into(&mut fast, text).map(|v| shape(&fast, &v));
+        let b = parse_with_serde(&mut serde, text).map(|v| shape(&serde, &v));
+        (a, b)
+    }
+
+    #[test]
+    fn fast_parser_agrees_with_serde_json_on_edge_cases() {
+        for text in [
+            "0",
+            "-0",
+            "-0.0",
+            "0.0",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "-1e-400",
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "-",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "18446744073709551616",
+            "123456789012345678",
+            "1234567890123456789",
+            "2.2250738585072011e-308",
+            "4.9e-324",
+            "1.7976931348623157e308",
+            "0.1",
+            "1E5",
+            "1e-5",
+            "-12.5e+3",
+            r#""\u00e9\ud83d\ude00""#,
+            r#""\ud800""#,
+            r#""\udc00x""#,
+            r#""a\/b\"c\\d\b\f\n\r\t""#,
+            r#""\x""#,
+            "\"a\u{1}b\"",
+            "\"é😀\"",
+            r#"{"a":1,"a":2,"b":[],"c":{}}"#,
+            " [ 1 , 2 ] ",
+            "[1,]",
+            "{\"a\":1,}",
+            "[1 2]",
+            "{\"a\" 1}",
+            "{1:2}",
+            r#"{a":1}"#,
+            r#"{"a":1,b":2}"#,
+            "tru",
+            "nul",
+            "true false",
+            "",
+            " ",
+            "[",
+            "{",
+            "\"",
+            "[[[]]]",
+            &"[".repeat(101),
+            &format!("{}{}", "[".repeat(101), "]".repeat(101)),
+            &format!("{}{}", "[".repeat(129), "]".repeat(129)),
+        ] {
+            let (a, b) = both(text);
+            assert_eq!(a, b, "{text:?}");
+        }
+    }
+
+    fn atom() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("null".to_string()),
+            any::<i64>().prop_map(|i| i.to_string()),
+            any::<u64>().prop_map(|i| i.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:?}")),
+            any::<f64>().prop_map(|f| format!("{f:e}")),
+            "-?(0|[1-9][0-9]{0,22})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?",
+            any::<String>().prop_map(|s| serde_json::to_string(&s).expect("a string")),
+            "\"([a-z é😀]|\\\\[\"\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4}){0,8}\"",
+        ]
+    }
+
+    fn doc() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            "\"[a-z]{1,3}\"",
+            any::<String>().prop_map(|s| serde_json::to_string(&s).expect("a string")),
+        ];
+        atom().prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                (prop::collection::vec(inner.clone(), 0..6), " ?")
+                    .prop_map(|(v, ws)| format!("[{ws}{}]", v.join(&format!(",{ws}")))),
+                (
+                    prop::collection::vec((key.clone(), inner), 0..6),
+                    "[ \n\t]?"
+                )
+                    .prop_map(|(v, ws)| {
+                        let entries: Vec<_> =
+                            v.iter().map(|(k, v)| format!("{k}{ws}:{ws}{v}")).collect();
+                        format!("{{{ws}{}{ws}}}", entries.join(","))
+                    }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The fast parser gives what serde_json gives, on valid documents and on broken ones
+        /// (then with serde_json's error message).
+        #[test]
+        fn fast_parser_agrees_with_serde_json(text in doc(), cut in proptest::prelude::any::<proptest::sample::Index>(), junk in "[\\[\\]{}:,\" 0-9a-z\\\\-]{0,2}") {
+            let (a, b) = both(&text);
+            proptest::prop_assert_eq!(a, b, "{}", text);
+            let mut broken = text.clone();
+            let mut at = cut.index(text.len() + 1);
+            while !broken.is_char_boundary(at) {
+                at -= 1;
+            }
+            broken.insert_str(at, &junk);
+            let (a, b) = both(&broken);
+            proptest::prop_assert_eq!(a, b, "{}", broken);
+            let (a, b) = both(&text[..at]);
+            proptest::prop_assert_eq!(a, b, "{}", &text[..at]);
+        }
     }
 }

@@ -21,10 +21,10 @@ impl<'t> Renderer<'t> {
         &mut self,
         recv: Val,
         mc: &'t MethodCall,
-        args: Vec<Val>,
+        args: &[Val],
     ) -> RResult<Val> {
         Ok(self
-            .dispatch(recv, &mc.name, &args, Some(mc), mc.pos)?
+            .dispatch(recv, &mc.name, args, Some(mc), mc.pos)?
             .unwrap_or(Val::Null))
     }
 
@@ -623,7 +623,7 @@ impl<'t> Renderer<'t> {
                 match name {
                     "escapeJavaScript" => escape_javascript_into(out, s),
                     "urlEncode" => out.extend(form_urlencoded::byte_serialize(s.as_bytes())),
-                    _ => base64::engine::general_purpose::STANDARD.encode_string(s.as_bytes(), out),
+                    _ => base64_into(out, s.as_bytes()),
                 }
             }
             (Val::Input, "json", [arg]) => {
@@ -753,6 +753,17 @@ impl<'t> Renderer<'t> {
                 .map_err(|e| method_err(name, &format!("invalid JSON: {e}"), pos))?,
             _ => return Ok(None),
         }))
+    }
+}
+
+/// Standard base64 with padding, appended to `out`; short inputs go through a small stack
+/// buffer (the crate's `encode_string` zeroes a 1 KB one per call).
+fn base64_into(out: &mut String, bytes: &[u8]) {
+    use base64::engine::general_purpose::STANDARD;
+    let mut buf = [0u8; 128];
+    match STANDARD.encode_slice(bytes, &mut buf) {
+        Ok(n) => out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default()),
+        Err(_) => STANDARD.encode_string(bytes, out),
     }
 }
 

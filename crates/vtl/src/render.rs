@@ -54,18 +54,37 @@ pub(crate) struct ListObj {
     pub(crate) json: bool,
 }
 
+#[derive(Default)]
 pub(crate) struct Heap {
     pub(crate) lists: Vec<ListObj>,
     pub(crate) maps: Vec<VMap>,
+    /// Buffers of the JSON parser.
+    pub(crate) json: crate::json::Scratch,
 }
 
-impl Default for Heap {
-    fn default() -> Heap {
-        Heap {
-            lists: Vec::with_capacity(8),
-            maps: Vec::with_capacity(16),
-        }
+/// A render's buffers, kept per thread between renders so that each render does not
+/// allocate them anew. They go back emptied; one that grew past [`KEEP_AT_MOST`]
+/// elements is dropped instead, so a thread keeps little memory.
+#[derive(Default)]
+struct Scratch {
+    heap: Heap,
+    slots: Vec<Val>,
+    loops: Vec<LoopState>,
+    loop_stack: Vec<u32>,
+}
+
+const KEEP_AT_MOST: usize = 4096;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
+}
+
+fn keep<T>(mut v: Vec<T>) -> Vec<T> {
+    if v.capacity() > KEEP_AT_MOST {
+        return Vec::new();
     }
+    v.clear();
+    v
 }
 
 impl Heap {
@@ -155,16 +174,24 @@ pub(crate) struct Renderer<'t> {
 
 impl<'t> Renderer<'t> {
     pub(crate) fn new(tpl: &'t Template, ctx: &'t Context, limits: &'t Limits) -> Self {
+        let scratch = SCRATCH.with(|s| s.take()).unwrap_or_default();
+        let Scratch {
+            heap,
+            mut slots,
+            loops,
+            loop_stack,
+        } = *scratch;
+        slots.resize(tpl.slot_names.len(), Val::Null);
         Renderer {
             tpl,
             ctx,
             limits,
-            heap: Heap::default(),
-            slots: vec![Val::Null; tpl.slot_names.len()],
+            heap,
+            slots,
             steps: 0,
             call_depth: 0,
-            loops: Vec::new(),
-            loop_stack: Vec::new(),
+            loops,
+            loop_stack,
             body: None,
             params_map: None,
             regex_cache: HashMap::new(),
@@ -176,13 +203,35 @@ impl<'t> Renderer<'t> {
     pub(crate) fn run(mut self) -> Result<Rendered, RenderError> {
         self.setup();
         let mut out = String::with_capacity(self.tpl.src_len + self.ctx.body.len());
-        self.render_block(&self.tpl.nodes, &mut out)
-            .map_err(|e| *e)?;
-        let overrides = self.read_overrides();
-        Ok(Rendered {
+        let r = self.render_block(&self.tpl.nodes, &mut out);
+        let r = r.map(|_| Rendered {
+            overrides: self.read_overrides(),
             body: out,
-            overrides,
-        })
+        });
+        self.recycle();
+        r.map_err(|e| *e)
+    }
+
+    /// Hands the buffers back to this thread's [`Scratch`], emptied.
+    fn recycle(self) {
+        let Renderer {
+            heap,
+            slots,
+            loops,
+            loop_stack,
+            ..
+        } = self;
+        let scratch = Scratch {
+            heap: Heap {
+                lists: keep(heap.lists),
+                maps: keep(heap.maps),
+                json: heap.json.emptied(),
+            },
+            slots: keep(slots),
+            loops: keep(loops),
+            loop_stack: keep(loop_stack),
+        };
+        SCRATCH.with(|s| s.set(Some(Box::new(scratch))));
     }
 
     fn setup(&mut self) {
@@ -681,15 +730,17 @@ impl<'t> Renderer<'t> {
         let v = match (&cur, last) {
             (Val::Null, _) => return Ok(()),
             (Val::Util | Val::Input, Modifier::Method(mc)) => {
-                let mut args = Vec::with_capacity(mc.args.len());
-                for a in &mc.args {
-                    args.push(self.eval(a)?);
+                let written = self.with_args(mc, |this, args| {
+                    this.tick(1)?;
+                    if this.write_call(&cur, mc, args, out)? {
+                        return Ok(None);
+                    }
+                    this.call_method(cur, mc, args).map(Some)
+                })?;
+                match written {
+                    Some(v) => v,
+                    None => return Ok(()),
                 }
-                self.tick(1)?;
-                if self.write_call(&cur, mc, &args, out)? {
-                    return Ok(());
-                }
-                self.call_method(cur, mc, args)?
             }
             (Val::Input, Modifier::Prop(name)) if &**name == "body" => {
                 return self.push(out, self.body_text());
@@ -713,17 +764,41 @@ impl<'t> Renderer<'t> {
     fn apply_modifier(&mut self, cur: Val, m: &'t Modifier, pos: Pos) -> RResult<Val> {
         match m {
             Modifier::Prop(name) => self.get_prop(cur, name, pos),
-            Modifier::Method(mc) => {
-                let mut args = Vec::with_capacity(mc.args.len());
-                for a in &mc.args {
-                    args.push(self.eval(a)?);
-                }
-                self.tick(1)?;
-                self.call_method(cur, mc, args)
-            }
+            Modifier::Method(mc) => self.with_args(mc, |this, args| {
+                this.tick(1)?;
+                this.call_method(cur, mc, args)
+            }),
             Modifier::Index(e) => {
                 let k = self.eval(e)?;
                 self.get_index(cur, &k, pos)
+            }
+        }
+    }
+
+    /// Evaluates a call's arguments, left to right, and hands them to `f`; up to two stay
+    /// on the stack.
+    fn with_args<R>(
+        &mut self,
+        mc: &'t MethodCall,
+        f: impl FnOnce(&mut Self, &[Val]) -> RResult<R>,
+    ) -> RResult<R> {
+        match mc.args.as_slice() {
+            [] => f(self, &[]),
+            [a] => {
+                let a = self.eval(a)?;
+                f(self, &[a])
+            }
+            [a, b] => {
+                let a = self.eval(a)?;
+                let b = self.eval(b)?;
+                f(self, &[a, b])
+            }
+            more => {
+                let mut args = Vec::with_capacity(more.len());
+                for a in more {
+                    args.push(self.eval(a)?);
+                }
+                f(self, &args)
             }
         }
     }

@@ -215,15 +215,29 @@ pub(crate) fn write_java_double(out: &mut String, f: f64) {
     }
 }
 
+/// The bytes a JSON string cannot hold as they are: `"`, `\` and control characters.
+pub(crate) static JSON_ESCAPED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// A JSON string literal with the escapes JSON requires (`"`, `\`, control characters);
 /// `/` and non-ASCII characters stay as they are.
 pub(crate) fn write_json_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
     while let Some(off) = bytes[start..]
         .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .position(|&b| JSON_ESCAPED[b as usize])
     {
         let i = start + off;
         out.push_str(&s[start..i]);
