@@ -60,6 +60,18 @@ const KEYS_KEPT: usize = 256;
 const KEY_KEPT_LEN: usize = 64;
 
 impl Scratch {
+    /// `k` as a key, shared with an earlier equal one.
+    pub(crate) fn key(&mut self, k: &str) -> Arc<str> {
+        if let Some(key) = self.keys.get(k) {
+            return key.clone();
+        }
+        let key: Arc<str> = Arc::from(k);
+        if self.keys.len() < KEYS_KEPT && k.len() <= KEY_KEPT_LEN {
+            self.keys.insert(key.clone());
+        }
+        key
+    }
+
     pub(crate) fn emptied(mut self) -> Scratch {
         self.entries.clear();
         self.items.clear();
@@ -161,7 +173,8 @@ impl<'a, 'h> Fast<'a, 'h> {
                 }
             }
         }
-        let mut m = crate::render::VMap::with_capacity(self.scratch.entries.len() - start);
+        let mut m = self.heap.new_map();
+        m.reserve(self.scratch.entries.len() - start);
         for (k, v) in self.scratch.entries.drain(start..) {
             m.insert(k, v);
         }
@@ -189,7 +202,8 @@ impl<'a, 'h> Fast<'a, 'h> {
                 }
             }
         }
-        let items = self.scratch.items.drain(start..).collect();
+        let mut items = self.heap.new_items();
+        items.extend(self.scratch.items.drain(start..));
         Some(self.heap.list(items, true))
     }
 
@@ -198,16 +212,7 @@ impl<'a, 'h> Fast<'a, 'h> {
             return None;
         }
         match self.string()? {
-            Ok(raw) => {
-                if let Some(k) = self.scratch.keys.get(raw) {
-                    return Some(k.clone());
-                }
-                let k: Arc<str> = Arc::from(raw);
-                if self.scratch.keys.len() < KEYS_KEPT && raw.len() <= KEY_KEPT_LEN {
-                    self.scratch.keys.insert(k.clone());
-                }
-                Some(k)
-            }
+            Ok(raw) => Some(self.scratch.key(raw)),
             Err(decoded) => Some(Arc::from(decoded)),
         }
     }

@@ -60,7 +60,14 @@ pub(crate) struct Heap {
     pub(crate) maps: Vec<VMap>,
     /// Buffers of the JSON parser.
     pub(crate) json: crate::json::Scratch,
+    /// Emptied buffers of an earlier render's lists and maps, for new ones.
+    spare_items: Vec<Vec<Val>>,
+    spare_entries: Vec<Vec<(Arc<str>, Val)>>,
 }
+
+/// Spare buffers kept of each kind, and the largest capacity kept.
+const SPARES: usize = 64;
+const SPARE_CAPACITY: usize = 32;
 
 /// A render's buffers, kept per thread between renders so that each render does not
 /// allocate them anew. They go back emptied; one that grew past [`KEEP_AT_MOST`]
@@ -96,6 +103,51 @@ impl Heap {
         self.maps.push(entries);
         Val::Map(self.maps.len() as u32 - 1)
     }
+
+    /// An empty map, on a spare buffer when there is one.
+    pub(crate) fn new_map(&mut self) -> VMap {
+        VMap::from_buffer(self.spare_entries.pop().unwrap_or_default())
+    }
+
+    /// An empty vector for list items, on a spare buffer when there is one.
+    pub(crate) fn new_items(&mut self) -> Vec<Val> {
+        self.spare_items.pop().unwrap_or_default()
+    }
+
+    /// Keeps `items`'s allocation for [`Heap::new_items`], unless it is large or enough are
+    /// kept.
+    pub(crate) fn spare_items(&mut self, mut items: Vec<Val>) {
+        if items.capacity() <= SPARE_CAPACITY && self.spare_items.len() < SPARES {
+            items.clear();
+            self.spare_items.push(items);
+        }
+    }
+
+    fn spare_entries(&mut self, mut entries: Vec<(Arc<str>, Val)>) {
+        if entries.capacity() <= SPARE_CAPACITY && self.spare_entries.len() < SPARES {
+            entries.clear();
+            self.spare_entries.push(entries);
+        }
+    }
+
+    /// The heap emptied for the next render, keeping spare buffers.
+    fn emptied(mut self) -> Heap {
+        let mut lists = std::mem::take(&mut self.lists);
+        for l in lists.drain(..) {
+            self.spare_items(l.items);
+        }
+        let mut maps = std::mem::take(&mut self.maps);
+        for m in maps.drain(..) {
+            self.spare_entries(m.into_buffer());
+        }
+        Heap {
+            lists: keep(lists),
+            maps: keep(maps),
+            json: self.json.emptied(),
+            spare_items: self.spare_items,
+            spare_entries: self.spare_entries,
+        }
+    }
     pub(crate) fn import(&mut self, v: &Value) -> Val {
         match v {
             Value::Null => Val::Null,
@@ -104,14 +156,21 @@ impl Heap {
             Value::Float(f) => Val::Float(*f),
             Value::String(s) => Val::str(s),
             Value::List(l) => {
-                let items = l.iter().map(|v| self.import(v)).collect();
+                let mut items = self.new_items();
+                items.reserve(l.len());
+                for v in l {
+                    let v = self.import(v);
+                    items.push(v);
+                }
                 self.list(items, true)
             }
             Value::Map(m) => {
-                let entries = m
-                    .iter()
-                    .map(|(k, v)| (Arc::from(k.as_str()), self.import(v)))
-                    .collect();
+                let mut entries = self.new_map();
+                entries.reserve(m.len());
+                for (k, v) in m {
+                    let (k, v) = (self.json.key(k), self.import(v));
+                    entries.insert(k, v);
+                }
                 self.map(entries)
             }
         }
@@ -222,11 +281,7 @@ impl<'t> Renderer<'t> {
             ..
         } = self;
         let scratch = Scratch {
-            heap: Heap {
-                lists: keep(heap.lists),
-                maps: keep(heap.maps),
-                json: heap.json.emptied(),
-            },
+            heap: heap.emptied(),
             slots: keep(slots),
             loops: keep(loops),
             loop_stack: keep(loop_stack),
@@ -249,12 +304,11 @@ impl<'t> Renderer<'t> {
             self.slots[s as usize] = Val::Util;
         }
         if let Some(s) = sp.stage_variables {
-            let entries = self
-                .ctx
-                .stage_variables
-                .iter()
-                .map(|(k, v)| (Arc::from(k.as_str()), Val::str(v)))
-                .collect();
+            let mut entries = self.heap.new_map();
+            entries.reserve(self.ctx.stage_variables.len());
+            for (k, v) in &self.ctx.stage_variables {
+                entries.insert(self.heap.json.key(k), Val::str(v));
+            }
             self.slots[s as usize] = self.heap.map(entries);
         }
         if let Some(s) = sp.context {
@@ -264,12 +318,12 @@ impl<'t> Renderer<'t> {
             };
             if let Val::Map(id) = ctx_val {
                 let k = &self.tpl.keys;
-                let mut req = VMap::with_capacity(3);
+                let mut req = self.heap.new_map();
                 for key in [&k.header, &k.path, &k.querystring] {
                     req.insert(key.clone(), self.heap.map(VMap::default()));
                 }
                 let req = self.heap.map(req);
-                let mut resp = VMap::with_capacity(1);
+                let mut resp = self.heap.new_map();
                 resp.insert(k.header.clone(), self.heap.map(VMap::default()));
                 let resp = self.heap.map(resp);
                 let m = &mut self.heap.maps[id as usize];
@@ -418,11 +472,25 @@ impl<'t> Renderer<'t> {
 
     fn foreach(&mut self, f: &'t ForeachNode, out: &mut String) -> RResult<Flow> {
         let coll = self.eval(&f.iter)?;
-        let items: Vec<Val> = match coll {
-            Val::List(id) => self.heap.lists[id as usize].items.clone(),
-            Val::Map(id) => self.heap.maps[id as usize].values().cloned().collect(),
-            _ => Vec::new(),
-        };
+        // The loop runs over a snapshot: changes to the collection in the body do not
+        // change the iterations.
+        let mut items = self.heap.new_items();
+        match coll {
+            Val::List(id) => items.extend_from_slice(&self.heap.lists[id as usize].items),
+            Val::Map(id) => items.extend(self.heap.maps[id as usize].values().cloned()),
+            _ => {}
+        }
+        let r = self.foreach_items(f, &mut items, out);
+        self.heap.spare_items(items);
+        r
+    }
+
+    fn foreach_items(
+        &mut self,
+        f: &'t ForeachNode,
+        items: &mut [Val],
+        out: &mut String,
+    ) -> RResult<Flow> {
         let sp = &self.tpl.special;
         let saved_var = self.slots[f.var as usize].clone();
         let saved_foreach = sp.foreach.map(|s| self.slots[s as usize].clone());
@@ -437,10 +505,11 @@ impl<'t> Renderer<'t> {
         let mut flow = Flow::Next;
         let len = items.len();
         for (i, item) in items
-            .into_iter()
+            .iter_mut()
             .take(self.limits.max_foreach_iterations)
             .enumerate()
         {
+            let item = std::mem::replace(item, Val::Null);
             self.tick(1)?;
             self.slots[f.var as usize] = item;
             let st = &mut self.loops[state as usize];

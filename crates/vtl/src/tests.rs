@@ -953,3 +953,23 @@ fn calls_written_directly_print_like_their_values() {
     let e = render_err("$input.json($nothing)", body);
     assert!(matches!(e, RenderError::Method { .. }), "{e}");
 }
+
+/// Renders reuse per-thread buffers: a render after others (including one that failed
+/// half-way, with its arena full) sees nothing of them.
+#[test]
+fn renders_share_no_state_through_reused_buffers() {
+    let src = r#"#set($b = $input.path('$'))#set($d = $b.put('seen', 1))$b.keySet() $b.a.size() #foreach($i in $b.a)#set($d = $b.a.add($i))$i#end $b.a"#;
+    let first = r(src, r#"{"a":[1,2],"k":"v"}"#);
+    assert_eq!(first, "[a, k, seen] 2 12 [1,2,1,2]");
+    let limits = Limits {
+        max_output_bytes: 64,
+        ..Limits::default()
+    };
+    let big =
+        Template::compile("#foreach($i in [1..100])#set($m = {'x': $i})$m#end").expect("compiles");
+    assert!(big.render_full(&ctx("{}"), &limits).is_err());
+    for _ in 0..3 {
+        assert_eq!(r(src, r#"{"a":[1,2],"k":"v"}"#), first);
+        assert_eq!(r(src, r#"{"k":"w","a":[3]}"#), "[k, a, seen] 1 3 [3,3]");
+    }
+}

@@ -24,6 +24,24 @@ impl VMap {
         }
     }
 
+    /// An empty map on `buf`'s allocation.
+    pub(crate) fn from_buffer(mut buf: Vec<(Arc<str>, Val)>) -> VMap {
+        buf.clear();
+        VMap {
+            entries: buf,
+            index: None,
+        }
+    }
+
+    /// The entries' allocation, for [`VMap::from_buffer`].
+    pub(crate) fn into_buffer(self) -> Vec<(Arc<str>, Val)> {
+        self.entries
+    }
+
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+    }
+
     fn position(&self, key: &str) -> Option<usize> {
         match &self.index {
             Some(ix) => ix.get(key).copied(),
