@@ -337,7 +337,10 @@ impl<'a, 'h> Fast<'a, 'h> {
             if int_digits > 18 || (neg && text == "-0") {
                 return None;
             }
-            return text.parse::<i64>().ok().map(Val::Int);
+            let n = b[int_start..j]
+                .iter()
+                .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+            return Some(Val::Int(if neg { -n } else { n }));
         }
         let f = text.parse::<f64>().ok()?;
         (f.is_finite() && f != 0.0).then_some(Val::Float(f))

@@ -45,6 +45,14 @@ impl<'t> Renderer<'t> {
                     _ => Val::Null,
                 })
             }
+            Val::Foreach(i) => {
+                if let Some(v) = self.foreach_method(*i, name) {
+                    return Ok(v);
+                }
+            }
+            _ => {}
+        }
+        match &cur {
             Val::Foreach(_) | Val::Input => {
                 if let Some(v) = self.dispatch(cur.clone(), name, &[], None, pos)? {
                     return Ok(v);

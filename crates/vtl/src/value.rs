@@ -198,6 +198,9 @@ pub(crate) fn write_java_double(out: &mut String, f: f64) {
     } else if f == 0.0 {
         out.push_str(if f.is_sign_negative() { "-0.0" } else { "0.0" });
     } else if (1e-3..1e7).contains(&f.abs()) {
+        if write_short_decimal(out, f) {
+            return;
+        }
         let start = out.len();
         let _ = write!(out, "{f}");
         if !out[start..].contains('.') {
@@ -213,6 +216,46 @@ pub(crate) fn write_java_double(out: &mut String, f: f64) {
         out.push('E');
         out.push_str(exp);
     }
+}
+
+/// `f` (in `[1e-3, 1e7)` in magnitude) with at most three decimals, when it has a decimal
+/// form that short: `n / 10^k` for the smallest such `k`, which is then the shortest
+/// representation that reads back as `f` (the one `{f}` prints), since below 1e7 a double's
+/// spacing is far smaller than 10^-3, so no other `n' / 10^k` reads back as `f`. `n` and
+/// `10^k` are exact doubles and division is correctly rounded, so the round-trip test is
+/// exact. `false` (nothing written) otherwise.
+fn write_short_decimal(out: &mut String, f: f64) -> bool {
+    const POW: [f64; 4] = [1.0, 10.0, 100.0, 1000.0];
+    let a = f.abs();
+    for (k, &p) in POW.iter().enumerate() {
+        let n = (a * p).round();
+        if n / p != a {
+            continue;
+        }
+        let n = n as u64;
+        let p = p as u64;
+        if f < 0.0 {
+            out.push('-');
+        }
+        write_int(out, (n / p) as i64);
+        out.push('.');
+        if k == 0 {
+            out.push('0');
+        } else {
+            let frac = n % p;
+            let mut digits = [b'0'; 3];
+            let mut rest = frac;
+            for d in digits[..k].iter_mut().rev() {
+                *d = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            for &d in &digits[..k] {
+                out.push(d as char);
+            }
+        }
+        return true;
+    }
+    false
 }
 
 /// The bytes a JSON string cannot hold as they are: `"`, `\` and control characters.
@@ -317,6 +360,55 @@ mod tests {
         assert_eq!(jd(0.0), "0.0");
         assert_eq!(jd(f64::NAN), "NaN");
         assert_eq!(jd(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    #[test]
+    fn short_decimals_print_as_fmt_does() {
+        let slow = |f: f64| {
+            let s = format!("{f}");
+            if s.contains('.') {
+                s
+            } else {
+                s + ".0"
+            }
+        };
+        let mut cases = vec![
+            129.5,
+            -2.5,
+            0.001,
+            0.005,
+            1.25,
+            9999999.999,
+            100.0,
+            0.1,
+            0.3,
+            1.1,
+        ];
+        cases.extend([0.1 + 0.2, 1.0 / 3.0, 123.456, 0.0015, 2.675, 1e-3 + 1e-12]);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            // xorshift: decimals of up to four places, and arbitrary doubles in range.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 100_000_000_000) as f64;
+            let p = [1.0, 10.0, 100.0, 1000.0, 10000.0][(x >> 40) as usize % 5];
+            cases.push(n / p);
+            cases.push(-(n / p));
+            cases.push(f64::from_bits(
+                0x3f50_0000_0000_0000 + (x >> 12) % 0x0120_0000_0000_0000,
+            ));
+        }
+        for f in cases {
+            if !(1e-3..1e7).contains(&f.abs()) {
+                continue;
+            }
+            let mut fast = String::new();
+            if write_short_decimal(&mut fast, f) {
+                assert_eq!(fast, slow(f), "{f:?}");
+            }
+            assert_eq!(jd(f), slow(f), "{f:?}");
+        }
     }
 
     #[test]
