@@ -525,6 +525,31 @@ fn remove_stale(own: &Path, kind: CgroupKind) {
 pub(crate) struct Group {
     kind: CgroupKind,
     dirs: Vec<(PathBuf, Roles)>,
+    /// The statistics files read after every invocation, opened once: re-reading an open
+    /// cgroup file at offset 0 yields fresh values, and saves an open, a stat and a close
+    /// per file per invocation.
+    stats: StatFiles,
+}
+
+#[derive(Debug, Default)]
+struct StatFiles {
+    memory_peak: std::sync::OnceLock<Option<fs::File>>,
+    cpu_usage: std::sync::OnceLock<Option<fs::File>>,
+    cpu_stat: std::sync::OnceLock<Option<fs::File>>,
+}
+
+/// Reads a small statistics file from its start into `buf`; `None` when it cannot.
+fn read_stat<'a>(
+    cell: &std::sync::OnceLock<Option<fs::File>>,
+    path: impl FnOnce() -> Option<PathBuf>,
+    buf: &'a mut [u8; 1024],
+) -> Option<&'a str> {
+    use std::os::unix::fs::FileExt;
+    let file = cell
+        .get_or_init(|| path().and_then(|p| fs::File::open(p).ok()))
+        .as_ref()?;
+    let n = file.read_at(buf, 0).ok()?;
+    std::str::from_utf8(&buf[..n]).ok()
 }
 
 impl Group {
@@ -537,6 +562,7 @@ impl Group {
         let mut group = Group {
             kind: layout.kind,
             dirs: Vec::new(),
+            stats: StatFiles::default(),
         };
         for h in &layout.hierarchies {
             layout.ensure_base(h)?;
@@ -633,11 +659,19 @@ impl Group {
     }
 
     pub(crate) fn memory_peak_bytes(&self) -> Option<u64> {
-        let dir = self.dir_for(|r| r.memory)?;
-        match self.kind {
-            CgroupKind::V2 => read_u64(&dir.join("memory.peak")),
-            _ => read_u64(&dir.join("memory.max_usage_in_bytes")),
-        }
+        let file = match self.kind {
+            CgroupKind::V2 => "memory.peak",
+            _ => "memory.max_usage_in_bytes",
+        };
+        let mut buf = [0u8; 1024];
+        read_stat(
+            &self.stats.memory_peak,
+            || Some(self.dir_for(|r| r.memory)?.join(file)),
+            &mut buf,
+        )?
+        .trim()
+        .parse()
+        .ok()
     }
 
     pub(crate) fn memory_current_bytes(&self) -> Option<u64> {
@@ -669,31 +703,47 @@ impl Group {
     }
 
     pub(crate) fn cpu_usage(&self) -> Option<Duration> {
+        let mut buf = [0u8; 1024];
         match self.kind {
             CgroupKind::V2 => {
-                let dir = self.dir_for(|r| r.cpuacct)?;
-                let t = fs::read_to_string(dir.join("cpu.stat")).ok()?;
-                keyed_value(&t, "usage_usec").map(Duration::from_micros)
+                // cpu.stat is the cpu controller's and cpuacct's file at once in v2.
+                let t = read_stat(
+                    &self.stats.cpu_stat,
+                    || Some(self.dir_for(|r| r.cpuacct)?.join("cpu.stat")),
+                    &mut buf,
+                )?;
+                keyed_value(t, "usage_usec").map(Duration::from_micros)
             }
-            _ => {
-                let dir = self.dir_for(|r| r.cpuacct)?;
-                read_u64(&dir.join("cpuacct.usage")).map(Duration::from_nanos)
-            }
+            _ => read_stat(
+                &self.stats.cpu_usage,
+                || Some(self.dir_for(|r| r.cpuacct)?.join("cpuacct.usage")),
+                &mut buf,
+            )?
+            .trim()
+            .parse()
+            .ok()
+            .map(Duration::from_nanos),
         }
     }
 
     pub(crate) fn cpu_throttled(&self) -> Option<Duration> {
-        let dir = self.dir_for(|r| r.cpu)?;
-        let t = fs::read_to_string(dir.join("cpu.stat")).ok()?;
+        let mut buf = [0u8; 1024];
+        let t = read_stat(
+            &self.stats.cpu_stat,
+            || Some(self.dir_for(|r| r.cpu)?.join("cpu.stat")),
+            &mut buf,
+        )?;
         match self.kind {
-            CgroupKind::V2 => keyed_value(&t, "throttled_usec").map(Duration::from_micros),
-            _ => keyed_value(&t, "throttled_time").map(Duration::from_nanos),
+            CgroupKind::V2 => keyed_value(t, "throttled_usec").map(Duration::from_micros),
+            _ => keyed_value(t, "throttled_time").map(Duration::from_nanos),
         }
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
+        // Close the statistics files before the directories go.
+        self.stats = StatFiles::default();
         for (dir, _) in &self.dirs {
             if let Err(e) = remove_tree(dir, self.kind) {
                 tracing::warn!(path = %dir.display(), error = %e, "could not remove environment cgroup");

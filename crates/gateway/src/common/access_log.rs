@@ -1,6 +1,6 @@
 //! Access logs: one line per request, in the stage's `AccessLogSettings.Format` with its
 //! `$context.*` variables, else the console's default JSON format. Lines go to a file in
-//! the state dir and, when asked, to stdout, through a bounded queue and a writer thread.
+//! the state dir and, when asked, to stdout, through a bounded buffer that a writer thread empties every 100 ms.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,8 +11,9 @@ use crate::GatewayError;
 /// The API Gateway console's default JSON access log format for HTTP APIs.
 pub const DEFAULT_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength"}"#;
 
-/// Lines waiting for the writer; past this, lines are dropped rather than buffered.
-const QUEUE: usize = 8192;
+/// Bytes waiting for the writer; past this, lines are dropped rather than buffered
+/// (a tenth of a second of a very busy API is far below it).
+const MAX_PENDING: usize = 32 << 20;
 
 /// Renders `format`, replacing each `$context.name` with its value, `-` when unknown.
 /// Values are JSON-escaped (without quotes) so JSON formats stay JSON.
@@ -45,8 +46,9 @@ fn escape(v: &str) -> String {
     quoted[1..quoted.len() - 1].to_owned()
 }
 
-/// Where access log lines go. When the last clone is dropped, the writer drains the queue,
-/// flushes the file and ends before the drop returns, so no line is lost at shutdown.
+/// Where access log lines go. When the last clone is dropped, the writer writes what is
+/// buffered, flushes the file and ends before the drop returns, so no line is lost at
+/// shutdown.
 #[derive(Debug, Clone)]
 pub struct AccessLogSink {
     inner: std::sync::Arc<Inner>,
@@ -54,14 +56,32 @@ pub struct AccessLogSink {
 
 #[derive(Debug)]
 struct Inner {
-    tx: Option<std::sync::mpsc::SyncSender<String>>,
+    shared: std::sync::Arc<Shared>,
     writer: Option<std::thread::JoinHandle<()>>,
     path: PathBuf,
 }
 
+/// Lines appended by request handlers, taken by the writer thread every [`FLUSH_EVERY`].
+/// Appending never wakes the writer: a busy API pays one mutex lock per line, not a
+/// thread wake-up (a futex call and a context switch).
+#[derive(Debug, Default)]
+struct Shared {
+    buf: std::sync::Mutex<Pending>,
+    closed: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    text: String,
+    closed: bool,
+}
+
 impl Drop for Inner {
     fn drop(&mut self) {
-        drop(self.tx.take());
+        if let Ok(mut p) = self.shared.buf.lock() {
+            p.closed = true;
+        }
+        self.shared.closed.notify_all();
         if let Some(w) = self.writer.take() {
             let _ = w.join();
         }
@@ -73,8 +93,8 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl AccessLogSink {
     /// Opens (appending) `path` and starts the writer thread; `echo` also prints each line.
-    /// Lines are buffered and flushed within 100 ms, so a busy API does not pay a write
-    /// system call per request.
+    /// Lines are buffered and written within 100 ms, so a busy API does not pay a write
+    /// system call or a thread wake-up per request.
     pub fn open(path: &Path, echo: bool) -> Result<Self, GatewayError> {
         let err = |source| GatewayError::AccessLog {
             path: path.display().to_string(),
@@ -83,43 +103,51 @@ impl AccessLogSink {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(err)?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<String>(QUEUE);
+        let shared = std::sync::Arc::new(Shared::default());
+        let theirs = shared.clone();
         let writer = std::thread::Builder::new()
             .name("ledge-access-log".into())
             .spawn(move || {
-                use std::sync::mpsc::RecvTimeoutError;
-                let mut file = std::io::BufWriter::with_capacity(64 * 1024, file);
                 let mut out = std::io::stdout();
-                let mut dirty = false;
+                let mut spare = String::new();
                 loop {
-                    match rx.recv_timeout(FLUSH_EVERY) {
-                        Ok(line) => {
-                            let _ = writeln!(file, "{line}");
-                            if echo {
-                                let _ = writeln!(out, "{line}");
-                            }
-                            dirty = true;
-                        }
-                        Err(RecvTimeoutError::Timeout) if dirty => {
-                            let _ = file.flush();
+                    let (text, closed) = {
+                        let Ok(guard) = theirs.buf.lock() else { return };
+                        let Ok((mut p, _)) =
+                            theirs
+                                .closed
+                                .wait_timeout_while(guard, FLUSH_EVERY, |p| !p.closed)
+                        else {
+                            return;
+                        };
+                        (
+                            std::mem::replace(&mut p.text, std::mem::take(&mut spare)),
+                            p.closed,
+                        )
+                    };
+                    if !text.is_empty() {
+                        let _ = file.write_all(text.as_bytes());
+                        if echo {
+                            let _ = out.write_all(text.as_bytes());
                             let _ = out.flush();
-                            dirty = false;
                         }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    spare = text;
+                    spare.clear();
+                    if closed {
+                        return;
                     }
                 }
-                let _ = file.flush();
             })
             .map_err(err)?;
         Ok(Self {
             inner: std::sync::Arc::new(Inner {
-                tx: Some(tx),
+                shared,
                 writer: Some(writer),
                 path: path.to_owned(),
             }),
@@ -131,14 +159,16 @@ impl AccessLogSink {
     }
 
     pub fn write(&self, line: String) {
-        let sent = self
-            .inner
-            .tx
-            .as_ref()
-            .is_some_and(|tx| tx.try_send(line).is_ok());
-        if !sent {
-            tracing::warn!(path = %self.inner.path.display(), "access log queue full; line dropped");
+        let Ok(mut p) = self.inner.shared.buf.lock() else {
+            return;
+        };
+        if p.text.len() + line.len() >= MAX_PENDING {
+            drop(p);
+            tracing::warn!(path = %self.inner.path.display(), "access log buffer full; line dropped");
+            return;
         }
+        p.text.push_str(&line);
+        p.text.push('\n');
     }
 }
 
