@@ -98,10 +98,24 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
         );
         CREATE INDEX async_failures_function ON async_failures (function, id);",
     ),
+    (
+        4,
+        // CloudFront invalidation history (CreateInvalidation batches and their status).
+        "CREATE TABLE invalidations (
+            distribution_id  TEXT NOT NULL,
+            id               TEXT NOT NULL,
+            status           TEXT NOT NULL,
+            create_time_ms   INTEGER NOT NULL,
+            paths            TEXT NOT NULL,
+            caller_reference TEXT NOT NULL,
+            objects_removed  INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (distribution_id, id)
+        );",
+    ),
 ];
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 pub(crate) fn open(path: &Path) -> Result<(Connection, u32), StoreError> {
     let mut conn = Connection::open(path).map_err(db_err("open the database"))?;

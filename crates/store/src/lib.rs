@@ -2,8 +2,8 @@
 //!
 //! This crate owns what survives a restart of `ledge up`: the SQLite database
 //! `<state_dir>/ledge.db` (functions with their versions, aliases and asynchronous-invocation
-//! settings, the durable `Event` queue, layers and their versions; later APIs, deployments,
-//! distributions, metrics) and the content-addressed artifacts under
+//! settings, the durable `Event` queue, layers and their versions, CloudFront invalidation
+//! history; later APIs, deployments, distributions, metrics) and the content-addressed artifacts under
 //! `<state_dir>/artifacts/`:
 //!
 //! ```text
@@ -28,6 +28,7 @@ mod db;
 mod error;
 mod fsutil;
 mod functions;
+mod invalidations;
 mod layers;
 mod store;
 
@@ -36,6 +37,7 @@ pub use control::{AsyncEvent, AsyncFailure};
 pub use db::SCHEMA_VERSION;
 pub use error::StoreError;
 pub use functions::FunctionRecord;
+pub use invalidations::InvalidationRecord;
 pub use layers::{LayerArnError, LayerMeta, LayerVersion};
 pub use store::{Artifact, Store, DB_FILE};
 
