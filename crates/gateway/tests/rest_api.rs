@@ -403,9 +403,11 @@ async fn http_proxy_and_http_integrations() {
     let http = method(
         "GET",
         "/h/{id}",
-        RestIntegration::Http {
-            uri: format!("{base}/items/{{id}}"),
-            method: "GET".into(),
+        RestIntegration::Mapped(Box::new(MappedIntegration {
+            target: MappedTarget::Http {
+                uri: format!("{base}/items/{{id}}"),
+                method: "GET".into(),
+            },
             timeout: Duration::from_secs(5),
             request_parameters: vec![
                 (
@@ -417,6 +419,9 @@ async fn http_proxy_and_http_integrations() {
                     "context.stage".into(),
                 ),
             ],
+            request_templates: vec![],
+            passthrough: Passthrough::WhenNoMatch,
+            content_handling: None,
             responses: vec![
                 IntegrationResponse {
                     selection_pattern: None,
@@ -434,7 +439,17 @@ async fn http_proxy_and_http_integrations() {
                     ..IntegrationResponse::default()
                 },
             ],
-        },
+            method_responses: vec![
+                MethodResponse {
+                    status_code: 200,
+                    headers: vec!["X-From".into()],
+                },
+                MethodResponse {
+                    status_code: 400,
+                    headers: vec![],
+                },
+            ],
+        })),
     );
     let (r, _) = serve(api("Api", plain_stage("Prod"), vec![proxy, http]), &fake);
     let got = call(

@@ -43,7 +43,7 @@ fn mapped(
     passthrough: Passthrough,
     responses: Vec<IntegrationResponse>,
 ) -> RestIntegration {
-    RestIntegration::Mapped(Box::new(MappedIntegration {
+    let mut m = MappedIntegration {
         target,
         timeout: Duration::from_secs(5),
         request_parameters: vec![],
@@ -51,7 +51,28 @@ fn mapped(
         passthrough,
         content_handling: None,
         responses,
-    }))
+        method_responses: vec![],
+    };
+    declare_all(&mut m);
+    RestIntegration::Mapped(Box::new(m))
+}
+
+/// Declares a method response for every integration response's status, with the headers
+/// it maps.
+fn declare_all(m: &mut MappedIntegration) {
+    m.method_responses = m
+        .responses
+        .iter()
+        .map(|r| MethodResponse {
+            status_code: r.status_code,
+            headers: r
+                .response_parameters
+                .iter()
+                .filter_map(|(t, _)| t.strip_prefix("method.response.header."))
+                .map(str::to_owned)
+                .collect(),
+        })
+        .collect();
 }
 
 /// An upstream that echoes the request as JSON (and `x-upstream: yes`); `/status/N`
@@ -286,6 +307,7 @@ async fn mock_statuses_overrides_and_accept() {
                 "context.stage".into(),
             ),
         ];
+        declare_all(mi);
     }
     let (r, _) = serve(api("Api", RestStageSpec::new("v1"), vec![m]), &Fake::new());
     let got = call(&r, get("/v1/pets")).await;
@@ -361,6 +383,7 @@ async fn http_with_templates_parameter_mappings_and_status_selection() {
             ),
             response(Some(r"4\d{2}"), 400, vec![t("application/json", r#"{"upstream": "client error"}"#)]),
         ],
+        method_responses: vec![],
     };
     integration.responses[0].response_parameters = vec![
         (
@@ -372,6 +395,7 @@ async fn http_with_templates_parameter_mappings_and_status_selection() {
             "integration.response.body.method".into(),
         ),
     ];
+    declare_all(&mut integration);
     let stage = RestStageSpec {
         variables: [("dir".to_owned(), "items".to_owned())]
             .into_iter()
@@ -450,7 +474,7 @@ async fn http_with_templates_parameter_mappings_and_status_selection() {
 #[tokio::test]
 async fn mapped_headers_reach_the_upstream() {
     let base = upstream().await;
-    let integration = MappedIntegration {
+    let mut integration = MappedIntegration {
         target: MappedTarget::Http {
             uri: format!("{base}/h"),
             method: "POST".into(),
@@ -485,7 +509,9 @@ async fn mapped_headers_reach_the_upstream() {
         passthrough: Passthrough::WhenNoMatch,
         content_handling: None,
         responses: vec![response(None, 200, vec![])],
+        method_responses: vec![],
     };
+    declare_all(&mut integration);
     let (r, _) = serve(
         api(
             "Api",
@@ -647,4 +673,91 @@ async fn a_template_that_does_not_parse_fails_the_deployment_and_the_old_one_ser
     );
     api.redeploy(with(r#"{"v": 2}"#)).expect("deploys");
     assert_eq!(call(&r, get("/dev/v")).await.json(), json!({"v": 2}));
+}
+
+#[tokio::test]
+async fn method_responses_bound_what_integration_responses_may_map() {
+    let mock = |code: u16, responses: Vec<IntegrationResponse>, declared: Vec<MethodResponse>| {
+        let RestIntegration::Mapped(mut m) = mapped(
+            MappedTarget::Mock,
+            vec![t(
+                "application/json",
+                &format!(r#"{{"statusCode": {code}}}"#),
+            )],
+            Passthrough::WhenNoMatch,
+            responses,
+        ) else {
+            unreachable!("mapped() builds a mapped integration")
+        };
+        m.method_responses = declared;
+        api(
+            "Api",
+            RestStageSpec::new("dev"),
+            vec![method("GET", "/m", RestIntegration::Mapped(m))],
+        )
+    };
+    let with_header = |status: u16| {
+        let mut r = response(None, status, vec![]);
+        r.response_parameters = vec![("method.response.header.X-Id".into(), "'1'".into())];
+        r
+    };
+    let declared = |status: u16, headers: &[&str]| MethodResponse {
+        status_code: status,
+        headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+    };
+
+    // An undeclared header: AWS's PutIntegrationResponse refuses it, so does the deployment.
+    let e = RestApi::new(
+        mock(
+            200,
+            vec![with_header(200)],
+            vec![declared(200, &["X-Other"])],
+        ),
+        Fake::new(),
+        RestOptions::default(),
+    )
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(
+        e.contains("Invalid mapping expression parameter specified: method.response.header.X-Id"),
+        "{e}"
+    );
+    // Headers mapped for a status with no method response at all.
+    let e = RestApi::new(
+        mock(200, vec![with_header(200)], vec![]),
+        Fake::new(),
+        RestOptions::default(),
+    )
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(e.contains("No method response exists for method."), "{e}");
+
+    // Declared: the header is mapped.
+    let (r, _) = serve(
+        mock(200, vec![with_header(200)], vec![declared(200, &["X-Id"])]),
+        &Fake::new(),
+    );
+    let got = call(&r, get("/dev/m")).await;
+    assert_eq!((got.status, got.header("x-id")), (200, Some("1")));
+
+    // An integration response whose status has no method response deploys, and answers
+    // 500 at run time ("Output mapping refers to an invalid method response").
+    let (r, _) = serve(
+        mock(
+            404,
+            vec![
+                response(None, 200, vec![]),
+                response(Some("404"), 404, vec![]),
+            ],
+            vec![declared(200, &[])],
+        ),
+        &Fake::new(),
+    );
+    let got = call(&r, get("/dev/m")).await;
+    assert_eq!(
+        (got.status, got.text().as_str()),
+        (500, r#"{"message": "Internal server error"}"#)
+    );
 }

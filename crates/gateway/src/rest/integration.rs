@@ -69,6 +69,7 @@ pub(crate) fn compile(site: &str, m: &MappedIntegration) -> Result<CompiledMappi
             })),
         ));
     }
+    check_method_responses(site, m)?;
     let mut responses = Vec::with_capacity(m.responses.len());
     for r in &m.responses {
         let pattern = match &r.selection_pattern {
@@ -101,6 +102,45 @@ pub(crate) fn compile(site: &str, m: &MappedIntegration) -> Result<CompiledMappi
         responses,
         uri,
     })
+}
+
+/// AWS refuses (PutIntegrationResponse, an OpenAPI import, CloudFormation) an integration
+/// response that maps a header its method response does not declare, or that maps headers
+/// for a status with no method response; ledge fails the deployment the same way.
+fn check_method_responses(site: &str, m: &MappedIntegration) -> Result<(), GatewayError> {
+    let invalid = |status: u16, error: String| {
+        GatewayError::spec(
+            site,
+            format!("responses[{status}].responseParameters"),
+            format!(
+                "Invalid mapping expression specified: Validation Result: warnings : [], errors : [{error}]"
+            ),
+        )
+    };
+    for r in &m.responses {
+        let declared = m
+            .method_responses
+            .iter()
+            .find(|d| d.status_code == r.status_code);
+        for (target, _) in &r.response_parameters {
+            let Some(declared) = declared else {
+                return Err(invalid(
+                    r.status_code,
+                    "No method response exists for method.".to_owned(),
+                ));
+            };
+            let known = target
+                .strip_prefix("method.response.header.")
+                .is_some_and(|h| declared.headers.iter().any(|d| d.eq_ignore_ascii_case(h)));
+            if !known {
+                return Err(invalid(
+                    r.status_code,
+                    format!("Invalid mapping expression parameter specified: {target}"),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a mapped integration needs from the API that serves it.
@@ -646,6 +686,14 @@ fn respond(
     };
     let spec = &m.responses[i];
     let compiled = &c.responses[i];
+    if !m
+        .method_responses
+        .iter()
+        .any(|r| r.status_code == spec.status_code)
+    {
+        tracing::warn!(stage = %f.stage, route = %f.route_key, "Execution failed due to configuration error: Output mapping refers to an invalid method response: {}", spec.status_code);
+        return Err(errors::API_CONFIGURATION_ERROR);
+    }
     let mut status = spec.status_code;
     let mut body = backend.body.clone();
     let mut content_type = JSON.to_owned();
@@ -731,6 +779,13 @@ mod tests {
             request_templates: vec![("application/json".into(), "{}".into())],
             passthrough: Passthrough::WhenNoMatch,
             content_handling: None,
+            method_responses: responses
+                .iter()
+                .map(|r| MethodResponse {
+                    status_code: r.status_code,
+                    headers: vec![],
+                })
+                .collect(),
             responses,
         }
     }

@@ -142,8 +142,11 @@ pub fn read(site: &str, def: &J, spec: &mut RestApiSpec) -> Result<(), GatewayEr
             {
                 auth = MethodAuth::Iam;
             }
-            let (integration, cache_key_parameters, cache_namespace) =
+            let (mut integration, cache_key_parameters, cache_namespace) =
                 read_integration(&msite, integration)?;
+            if let RestIntegration::Mapped(m) = &mut integration {
+                m.method_responses = openapi_method_responses(def, op.get("responses"));
+            }
             spec.methods.push(MethodSpec {
                 resource_path: path.clone(),
                 http_method: method,
@@ -307,6 +310,7 @@ pub fn read_integration(
                 passthrough,
                 content_handling,
                 responses,
+                method_responses: Vec::new(),
             }))
         }
         other => {
@@ -322,6 +326,68 @@ pub fn read_integration(
         .and_then(text)
         .filter(|s| !s.is_empty());
     Ok((integration, cache_key_parameters, cache_namespace))
+}
+
+/// The method responses of an OpenAPI operation: its `responses` keyed by status code
+/// (`default` and ranges such as `2XX` are not API Gateway method responses), each with its
+/// `headers`; `$ref`s to `#/responses/…` or `#/components/responses/…` are followed.
+fn openapi_method_responses(def: &J, v: Option<&J>) -> Vec<MethodResponse> {
+    let Some(J::Object(m)) = v else {
+        return Vec::new();
+    };
+    let resolve = |r: &'_ J| -> Option<J> {
+        let mut r = r.clone();
+        for _ in 0..8 {
+            let Some(to) = r.get("$ref").and_then(J::as_str) else {
+                return Some(r);
+            };
+            let to = to.strip_prefix('#')?;
+            r = def.pointer(to)?.clone();
+        }
+        None
+    };
+    m.iter()
+        .filter_map(|(code, r)| {
+            let status_code = code.parse::<u16>().ok()?;
+            let r = resolve(r)?;
+            let headers = r
+                .get("headers")
+                .and_then(J::as_object)
+                .map(|h| h.keys().cloned().collect())
+                .unwrap_or_default();
+            Some(MethodResponse {
+                status_code,
+                headers,
+            })
+        })
+        .collect()
+}
+
+/// CloudFormation's `MethodResponses`: `[{StatusCode, ResponseParameters:
+/// {method.response.header.X: bool}}]`.
+pub(crate) fn cfn_method_responses(v: Option<&J>) -> Vec<MethodResponse> {
+    v.and_then(J::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let status_code = r
+                .get("StatusCode")
+                .and_then(uint)
+                .and_then(|n| u16::try_from(n).ok())?;
+            let headers = r
+                .get("ResponseParameters")
+                .and_then(J::as_object)
+                .into_iter()
+                .flat_map(|o| o.keys())
+                .filter_map(|k| k.strip_prefix("method.response.header."))
+                .map(str::to_owned)
+                .collect();
+            Some(MethodResponse {
+                status_code,
+                headers,
+            })
+        })
+        .collect()
 }
 
 /// `responses` (OpenAPI: an object keyed by selection pattern, `default` for none) or
@@ -567,5 +633,51 @@ mod tests {
         ] {
             assert!(read_integration("s", &i).is_err(), "{i}");
         }
+    }
+
+    #[test]
+    fn method_responses_from_operations_refs_and_cloudformation() {
+        let def = json!({
+            "components": {"responses": {"Cors": {"description": "", "headers": {
+                "Access-Control-Allow-Origin": {"schema": {"type": "string"}}}}}},
+            "responses": {"Swagger": {"$ref": "#/components/responses/Cors"}}
+        });
+        let ops = json!({
+            "200": {"description": "ok", "headers": {"X-Id": {"type": "string"}}},
+            "404": {"$ref": "#/responses/Swagger"},
+            "default": {"description": "not a method response"},
+            "5XX": {"description": "nor is this"}
+        });
+        let got = openapi_method_responses(&def, Some(&ops));
+        assert_eq!(
+            got,
+            vec![
+                MethodResponse {
+                    status_code: 200,
+                    headers: vec!["X-Id".into()]
+                },
+                MethodResponse {
+                    status_code: 404,
+                    headers: vec!["Access-Control-Allow-Origin".into()]
+                },
+            ]
+        );
+        let cfn = json!([
+            {"StatusCode": "200", "ResponseParameters": {"method.response.header.X-Id": true}},
+            {"StatusCode": 400}
+        ]);
+        assert_eq!(
+            cfn_method_responses(Some(&cfn)),
+            vec![
+                MethodResponse {
+                    status_code: 200,
+                    headers: vec!["X-Id".into()]
+                },
+                MethodResponse {
+                    status_code: 400,
+                    headers: vec![]
+                },
+            ]
+        );
     }
 }

@@ -1,10 +1,9 @@
 //! `HTTP_PROXY` and `HTTP` integrations of REST APIs: the target URL (`{name}`
 //! placeholders from `integration.request.path.name`, `${stageVariables.x}`), request
 //! parameter mapping (`integration.request.{path|querystring|header}.X` from
-//! `method.request.*`, `stageVariables.*`, `context.*` or `'static'`), and for `HTTP`
-//! the integration response chosen by `selectionPattern` on the status code. Pure.
+//! `method.request.*`, `stageVariables.*`, `context.*` or `'static'`), and the mapping
+//! sources shared with the non-proxy integrations (`integration.rs`). Pure.
 
-use super::spec::IntegrationResponse;
 use crate::common::event::RequestFacts;
 
 /// The value of a mapping source, `None` when the request lacks it.
@@ -211,56 +210,6 @@ pub fn outgoing(
     }
 }
 
-/// The integration response for a backend status: the first whose `selectionPattern`
-/// matches the whole status code (Java regex semantics, anchored), else the default.
-pub fn select_response(
-    responses: &[IntegrationResponse],
-    status: u16,
-) -> Option<&IntegrationResponse> {
-    let s = status.to_string();
-    responses
-        .iter()
-        .filter(|r| r.selection_pattern.is_some())
-        .find(|r| {
-            r.selection_pattern.as_deref().is_some_and(|p| {
-                regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(&s))
-            })
-        })
-        .or_else(|| responses.iter().find(|r| r.selection_pattern.is_none()))
-}
-
-/// `method.response.header.X` values of an integration response.
-pub fn response_headers(
-    r: &IntegrationResponse,
-    backend_headers: &[(String, String)],
-) -> Vec<(String, String)> {
-    r.response_parameters
-        .iter()
-        .filter_map(|(target, src)| {
-            let name = target.strip_prefix("method.response.header.")?;
-            let value = if let Some(s) = src.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
-                s.to_owned()
-            } else if let Some(h) = src
-                .strip_prefix("integration.response.header.")
-                .or_else(|| src.strip_prefix("integration.response.multivalueheader."))
-            {
-                let v: Vec<&str> = backend_headers
-                    .iter()
-                    .filter(|(k, _)| k.eq_ignore_ascii_case(h))
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                if v.is_empty() {
-                    return None;
-                }
-                v.join(",")
-            } else {
-                return None;
-            };
-            Some((name.to_owned(), value))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,39 +264,6 @@ mod tests {
                 ("x-static".to_owned(), "yes".to_owned()),
                 ("x-stage".to_owned(), "dev".to_owned())
             ]
-        );
-    }
-
-    #[test]
-    fn integration_responses_by_whole_status_match() {
-        let r = |p: Option<&str>, s: u16| IntegrationResponse {
-            selection_pattern: p.map(str::to_owned),
-            status_code: s,
-            response_parameters: vec![(
-                "method.response.header.Content-Type".into(),
-                "integration.response.header.Content-Type".into(),
-            )],
-            ..IntegrationResponse::default()
-        };
-        let list = vec![r(None, 200), r(Some("4\\d{2}"), 400), r(Some("5"), 500)];
-        assert_eq!(
-            select_response(&list, 404).map(|r| r.status_code),
-            Some(400)
-        );
-        assert_eq!(
-            select_response(&list, 503).map(|r| r.status_code),
-            Some(200),
-            "whole match only"
-        );
-        assert_eq!(
-            select_response(&list, 201).map(|r| r.status_code),
-            Some(200)
-        );
-        assert!(select_response(&list[1..], 201).is_none());
-        let h = response_headers(&list[0], &[("content-type".into(), "text/plain".into())]);
-        assert_eq!(
-            h,
-            vec![("Content-Type".to_owned(), "text/plain".to_owned())]
         );
     }
 }

@@ -1494,32 +1494,6 @@ async fn integrate(
             let out = rest_proxy::outgoing(uri, method, request_parameters, f, true);
             http_call(api, out, f.body.clone(), *timeout, notes).await
         }
-        RestIntegration::Http {
-            uri,
-            method,
-            timeout,
-            request_parameters,
-            responses,
-        } => {
-            let out = rest_proxy::outgoing(uri, method, request_parameters, f, false);
-            let backend = http_call(api, out, f.body.clone(), *timeout, notes).await?;
-            let Some(chosen) = rest_proxy::select_response(responses, backend.status) else {
-                tracing::warn!(stage = %f.stage, route = %f.route_key, status = backend.status, "no integration response matches and there is no default");
-                return Err(errors::API_CONFIGURATION_ERROR);
-            };
-            let mut headers = rest_proxy::response_headers(chosen, &backend.headers);
-            if !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            {
-                headers.push(("Content-Type".into(), consts::JSON.into()));
-            }
-            Ok(ProxyResponse {
-                status: chosen.status_code,
-                headers,
-                body: backend.body,
-            })
-        }
         RestIntegration::Mapped(mi) => {
             let compiled = d
                 .spec

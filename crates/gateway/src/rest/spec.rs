@@ -159,15 +159,6 @@ pub enum RestIntegration {
         /// `integration.request.{path|querystring|header}.X` → its source.
         request_parameters: Vec<(String, String)>,
     },
-    /// `HTTP` without mapping templates: the request body passes through, the response is
-    /// chosen among the integration responses by `selectionPattern` on the status code.
-    Http {
-        uri: String,
-        method: String,
-        timeout: Duration,
-        request_parameters: Vec<(String, String)>,
-        responses: Vec<IntegrationResponse>,
-    },
     /// `MOCK`: a fixed answer (the OPTIONS methods of SAM's `Cors`).
     Mock {
         status: u16,
@@ -184,7 +175,6 @@ impl RestIntegration {
         match self {
             Self::Lambda { .. } => "AWS_PROXY",
             Self::HttpProxy { .. } => "HTTP_PROXY",
-            Self::Http { .. } => "HTTP",
             Self::Mock { .. } => "MOCK",
             Self::Mapped(m) => match m.target {
                 MappedTarget::AwsService { .. } | MappedTarget::Lambda { .. } => "AWS",
@@ -210,6 +200,19 @@ pub struct MappedIntegration {
     /// `contentHandling` of the request.
     pub content_handling: Option<ContentHandling>,
     pub responses: Vec<IntegrationResponse>,
+    /// The method's declared responses (OpenAPI `responses`, CloudFormation
+    /// `MethodResponses`); only non-proxy integrations use them. An integration response
+    /// may map headers only to declared `method.response.header.X` (else the deployment
+    /// fails, as AWS refuses it), and one whose status is not declared answers 500.
+    pub method_responses: Vec<MethodResponse>,
+}
+
+/// A declared method response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct MethodResponse {
+    pub status_code: u16,
+    /// The `X` of each declared `method.response.header.X`.
+    pub headers: Vec<String>,
 }
 
 /// Where a [`MappedIntegration`] sends the request.

@@ -1025,8 +1025,11 @@ fn low_level_api(
         let integration = mp
             .get("Integration")
             .ok_or_else(|| GatewayError::spec(site, "Integration", "is required"))?;
-        let (integration, cache_key_parameters, cache_namespace) =
+        let (mut integration, cache_key_parameters, cache_namespace) =
             openapi::read_integration(site, integration)?;
+        if let RestIntegration::Mapped(m) = &mut integration {
+            m.method_responses = openapi::cfn_method_responses(mp.get("MethodResponses"));
+        }
         spec.methods.push(MethodSpec {
             resource_path,
             http_method,
