@@ -7,11 +7,12 @@
 //! meaningful when the two cores are shared with other builds (wall time then mostly
 //! measures waiting for a core).
 //!
-//! Recorded 2026-12-04 on the shared 2-core dev machine, load average 7.8–8.4 from other
-//! builds: `cpu/render_typical_20_line_template` 5.87 µs (CI 5.83–5.91 µs) thread CPU time;
-//! wall time 20 µs (mostly waiting for a core); compile 13 µs (once per deployment).
-//! A plain loop (best mean over batches of 1000 renders) gave 5.2 µs wall at the same
-//! load. Callgrind: ~65k instructions per render, a quarter of them malloc/free.
+//! Recorded 2026-12-04 on the shared 2-core dev machine, load average 5.7–7.3 from other
+//! builds, median of three runs: `cpu/render_typical_20_line_template` 3.64 µs thread CPU
+//! time (5.51 µs before the issue 7 work, same conditions); wall time 7.2 µs (mostly
+//! waiting for a core; 3.9 µs in the least contended run); compile 9–13 µs (once per
+//! deployment). Callgrind: 46.3k instructions and 18 allocations per render (64.8k and 68
+//! before). Figures and raw output: `docs/benchmarks.md`, `bench/results/vtl-render-*`.
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
