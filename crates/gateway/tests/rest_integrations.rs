@@ -761,3 +761,167 @@ async fn method_responses_bound_what_integration_responses_may_map() {
         (500, r#"{"message": "Internal server error"}"#)
     );
 }
+
+/// What a fake AWS endpoint saw: `(path, Credential= key id, X-Amz-Security-Token, body)`.
+type Seen = Arc<std::sync::Mutex<Vec<(String, String, Option<String>, String)>>>;
+
+/// One fake AWS endpoint for STS (`POST /` with `Action=AssumeRole`) and a service: records
+/// every request's signing key; `role/denied` is refused as AWS refuses it.
+async fn fake_aws() -> (String, Seen) {
+    use axum::extract::Request as R;
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |req: R| {
+        let log = log.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+            let body = String::from_utf8_lossy(&body).into_owned();
+            let header = |n: &str| {
+                parts
+                    .headers
+                    .get(n)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            let key = header("authorization")
+                .and_then(|a| {
+                    let c = a.split("Credential=").nth(1)?;
+                    Some(c.split('/').next()?.to_owned())
+                })
+                .unwrap_or_default();
+            log.lock().unwrap().push((
+                parts.uri.path().to_owned(),
+                key,
+                header("x-amz-security-token"),
+                body.clone(),
+            ));
+            if body.contains("Action=AssumeRole") {
+                if body.contains("role%2Fdenied") {
+                    return (
+                        http::StatusCode::FORBIDDEN,
+                        "<ErrorResponse><Error><Code>AccessDenied</Code><Message>not allowed</Message></Error></ErrorResponse>".to_owned(),
+                    );
+                }
+                return (
+                    http::StatusCode::OK,
+                    "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIAROLEKEY</AccessKeyId><SecretAccessKey>rolesecret</SecretAccessKey><SessionToken>role-token</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>".to_owned(),
+                );
+            }
+            (http::StatusCode::OK, "{}".to_owned())
+        }
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn credentials_roles_are_assumed_and_their_keys_sign_the_request() {
+    let (base, seen) = fake_aws().await;
+    let to_sqs = |credentials: &str| {
+        mapped(
+            MappedTarget::AwsService {
+                uri: "arn:aws:apigateway:us-east-1:sqs:path/123456789012/q".into(),
+                method: "POST".into(),
+                credentials: Some(credentials.into()),
+            },
+            vec![t("application/json", "Action=SendMessage&MessageBody=x")],
+            Passthrough::Never,
+            vec![response(None, 200, vec![])],
+        )
+    };
+    let spec = api(
+        "Api",
+        RestStageSpec::new("dev"),
+        vec![
+            method(
+                "POST",
+                "/role",
+                to_sqs("arn:aws:iam::123456789012:role/apigw"),
+            ),
+            method("POST", "/caller", to_sqs("arn:aws:iam::*:user/*")),
+            method(
+                "POST",
+                "/denied",
+                to_sqs("arn:aws:iam::123456789012:role/denied"),
+            ),
+        ],
+    );
+    let settings = ledge_gateway::rest::aws::AwsSettings {
+        credentials: Some(ledge_gateway::rest::aws::AwsCredentials {
+            access_key_id: "AKIDCHAIN".into(),
+            secret_access_key: "chainsecret".into(),
+            session_token: None,
+        }),
+        region: Some("us-east-1".into()),
+        endpoint: Some(base.clone()),
+        ..Default::default()
+    };
+    let options = RestOptions {
+        aws: Arc::new(settings),
+        ..RestOptions::default()
+    };
+    let api = RestApi::new(spec, Fake::new(), options).expect("compiles");
+    let r = router(api);
+    let post = |path: &str| {
+        req(
+            "POST",
+            &format!("/dev/{path}"),
+            &[("content-type", "application/json")],
+            "{}",
+        )
+    };
+    let take = || std::mem::take(&mut *seen.lock().unwrap());
+
+    let got = call(&r, post("role")).await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    let calls = take();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let (path, key, token, body) = &calls[0];
+    assert_eq!(
+        (path.as_str(), key.as_str(), token.as_deref()),
+        ("/", "AKIDCHAIN", None),
+        "AssumeRole is signed with the chain's keys"
+    );
+    assert!(
+        body.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fapigw"),
+        "{body}"
+    );
+    let (path, key, token, _) = &calls[1];
+    assert_eq!(
+        (path.as_str(), key.as_str(), token.as_deref()),
+        ("/123456789012/q", "ASIAROLEKEY", Some("role-token")),
+        "the integration request is signed with the role's keys"
+    );
+
+    let got = call(&r, post("role")).await;
+    assert_eq!(got.status, 200);
+    let calls = take();
+    assert_eq!(calls.len(), 1, "the role's keys are cached: {calls:?}");
+    assert_eq!(calls[0].1, "ASIAROLEKEY");
+
+    let got = call(&r, post("caller")).await;
+    assert_eq!(got.status, 200);
+    let calls = take();
+    assert_eq!(
+        calls
+            .iter()
+            .map(|c| (c.0.as_str(), c.1.as_str(), c.2.clone()))
+            .collect::<Vec<_>>(),
+        vec![("/123456789012/q", "AKIDCHAIN", None)],
+        "arn:aws:iam::*:user/* signs with the caller's (here: the chain's) keys"
+    );
+
+    let got = call(&r, post("denied")).await;
+    assert_eq!(
+        (got.status, got.text().as_str()),
+        (500, r#"{"message": "Internal server error"}"#)
+    );
+    let calls = take();
+    assert_eq!(
+        calls.len(),
+        1,
+        "refused by STS: the service is never called"
+    );
+}

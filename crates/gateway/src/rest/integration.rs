@@ -20,6 +20,7 @@ use super::aws::{self, AwsSettings, ServiceUri, UriKind};
 use super::consts::{errors, GatewayResponse, JSON};
 use super::proxy as rest_proxy;
 use super::spec::*;
+use super::sts::{KeySource, RoleCache};
 use crate::common::event::{canonical_header_name, Authorization, RequestFacts, RestContext};
 use crate::common::lambda::{self, InvokeFailure};
 use crate::http::response::ProxyResponse;
@@ -145,9 +146,11 @@ fn check_method_responses(site: &str, m: &MappedIntegration) -> Result<(), Gatew
 
 /// What a mapped integration needs from the API that serves it.
 pub(crate) struct Env<'a> {
-    pub invoker: &'a dyn Invoke,
+    pub invoker: &'a Arc<dyn Invoke>,
     pub client: &'a reqwest::Client,
     pub aws: &'a AwsSettings,
+    /// Keys of the roles named by `credentials`.
+    pub roles: &'a RoleCache,
     /// The region of URIs that leave it empty, when the environment names none.
     pub region: &'a str,
     pub binary_media_types: &'a [String],
@@ -412,12 +415,22 @@ pub(crate) async fn run(
             let uri = c.uri.as_ref().ok_or(errors::API_CONFIGURATION_ERROR)?;
             let req = aws_request(env, uri, method, &mappings, f, payload, sent_ct.as_deref())?;
             let region = region_of(env, uri);
-            let Some(keys) = &env.aws.credentials else {
-                tracing::warn!(stage = %f.stage, route = %f.route_key, role = ?credentials, "no AWS credentials (environment, ~/.aws/credentials, ~/.aws/config) to sign the AWS integration's request");
-                return Err(errors::API_CONFIGURATION_ERROR);
-            };
+            let keys = env
+                .roles
+                .credentials(
+                    env.client,
+                    env.aws,
+                    KeySource::of(credentials.as_deref()),
+                    m.timeout,
+                    env.now,
+                )
+                .await
+                .map_err(|e| {
+                    tracing::warn!(stage = %f.stage, route = %f.route_key, error = %e, "no keys to sign the AWS integration's request");
+                    errors::API_CONFIGURATION_ERROR
+                })?;
             let mut req = req;
-            aws::sign(&mut req, keys, &region, &uri.service, env.now).map_err(|e| {
+            aws::sign(&mut req, &keys, &region, &uri.service, env.now).map_err(|e| {
                 tracing::warn!(stage = %f.stage, route = %f.route_key, error = %e, "could not sign the AWS integration's request");
                 errors::API_CONFIGURATION_ERROR
             })?;
@@ -630,7 +643,7 @@ async fn lambda_call(
 ) -> Result<Backend, GatewayResponse> {
     let function = rest_proxy::with_stage_variables(function, f);
     let outcome = lambda::invoke(
-        env.invoker,
+        env.invoker.as_ref(),
         &function,
         payload.to_vec(),
         f.header(super::consts::X_AMZN_TRACE_ID),

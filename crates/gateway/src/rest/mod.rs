@@ -20,6 +20,7 @@ pub mod response;
 mod server;
 pub mod sigv4;
 pub mod spec;
+pub mod sts;
 mod template;
 pub mod usage;
 

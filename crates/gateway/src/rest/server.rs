@@ -171,6 +171,8 @@ pub struct RestApi {
     stores: Mutex<BTreeMap<String, SizedStore>>,
     redis: Option<Arc<RedisStore>>,
     warnings: Mutex<Vec<String>>,
+    /// Temporary keys of the roles `AWS` integrations assume.
+    roles: super::sts::RoleCache,
 }
 
 impl RestApi {
@@ -204,6 +206,7 @@ impl RestApi {
             stores: Mutex::new(BTreeMap::new()),
             redis,
             warnings: Mutex::new(Vec::new()),
+            roles: Default::default(),
         };
         let (d, warnings) = api.compile(spec)?;
         api.current.store(Arc::new(d));
@@ -1506,9 +1509,10 @@ async fn integrate(
                 return Err(errors::API_CONFIGURATION_ERROR);
             };
             let env = mapped::Env {
-                invoker: api.invoker.as_ref(),
+                invoker: &api.invoker,
                 client: &api.client,
                 aws: &api.options.aws,
+                roles: &api.roles,
                 region: &api.options.region,
                 binary_media_types: &d.spec.binary_media_types,
                 now: SystemTime::now(),

@@ -219,8 +219,9 @@ pub struct MethodResponse {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum MappedTarget {
     /// `AWS` to a service: `arn:aws:apigateway:{region}:{service}:{path|action}/…`, sent
-    /// SigV4-signed with the integration HTTP method. `credentials` (a role ARN) is shown,
-    /// not assumed: requests are signed with the standard credential chain's keys.
+    /// SigV4-signed with the integration HTTP method. `credentials`: a role ARN is assumed
+    /// (STS `AssumeRole` with the standard chain's keys) and its temporary keys sign;
+    /// `arn:aws:iam::*:user/*` (the caller) or none: the chain's keys sign.
     AwsService {
         uri: String,
         method: String,
