@@ -151,6 +151,11 @@ pub struct AwsSettings {
     pub service_endpoints: BTreeMap<String, String>,
     /// `AWS_ENDPOINT_URL`.
     pub endpoint: Option<String>,
+    /// Endpoints from a configuration file (ledge.toml's `[aws.endpoints]`, like the
+    /// shared config's `services` section) by service id: below every environment variable.
+    pub config_service_endpoints: BTreeMap<String, String>,
+    /// The configuration file's `default` endpoint: the last resort before real AWS.
+    pub config_endpoint: Option<String>,
 }
 
 impl AwsSettings {
@@ -221,14 +226,39 @@ impl AwsSettings {
             region,
             service_endpoints,
             endpoint: var("AWS_ENDPOINT_URL").map(|v| v.trim_end_matches('/').to_owned()),
+            config_service_endpoints: BTreeMap::new(),
+            config_endpoint: None,
         }
+    }
+
+    /// Adds endpoints from a configuration file: `services` keyed by service name or id
+    /// (`dynamodb`, `sqs`, `events`, `cloudwatch_logs`, …) and a `default`. As in the SDKs,
+    /// the environment wins: `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then the
+    /// file's service entry, then its default.
+    pub fn with_config_endpoints(
+        mut self,
+        services: &BTreeMap<String, String>,
+        default: Option<&str>,
+    ) -> AwsSettings {
+        for (k, v) in services {
+            let id = endpoint_env_id(&k.to_ascii_lowercase());
+            self.config_service_endpoints
+                .insert(id, v.trim_end_matches('/').to_owned());
+        }
+        if let Some(d) = default {
+            self.config_endpoint = Some(d.trim_end_matches('/').to_owned());
+        }
+        self
     }
 
     /// The configured endpoint for `service`, when one overrides real AWS.
     pub fn endpoint_override(&self, service: &str) -> Option<&str> {
+        let id = endpoint_env_id(service);
         self.service_endpoints
-            .get(&endpoint_env_id(service))
+            .get(&id)
             .or(self.endpoint.as_ref())
+            .or_else(|| self.config_service_endpoints.get(&id))
+            .or(self.config_endpoint.as_ref())
             .map(String::as_str)
     }
 }
@@ -520,6 +550,30 @@ mod tests {
             "path style on an emulator"
         );
         assert_eq!(endpoint_env_id("dynamodb"), "DYNAMODB");
+        let config = BTreeMap::from([
+            ("dynamodb".to_owned(), "http://127.0.0.1:8000/".to_owned()),
+            ("EVENTS".to_owned(), "http://127.0.0.1:4010".to_owned()),
+        ]);
+        let file_only = AwsSettings::default().with_config_endpoints(&config, Some("http://d:1"));
+        assert_eq!(
+            file_only.endpoint_override("dynamodb"),
+            Some("http://127.0.0.1:8000")
+        );
+        assert_eq!(
+            file_only.endpoint_override("events"),
+            Some("http://127.0.0.1:4010")
+        );
+        assert_eq!(file_only.endpoint_override("sqs"), Some("http://d:1"));
+        let env_wins = s.clone().with_config_endpoints(&config, Some("http://d:1"));
+        assert_eq!(
+            env_wins.endpoint_override("sqs"),
+            Some("http://127.0.0.1:9324")
+        );
+        assert_eq!(
+            env_wins.endpoint_override("dynamodb"),
+            Some("http://127.0.0.1:5000"),
+            "AWS_ENDPOINT_URL beats the file's service entry, as in the SDKs"
+        );
         assert_eq!(endpoint_env_id("events"), "EVENTBRIDGE");
     }
 
