@@ -203,16 +203,28 @@ fn access_log(state_dir: &Path, id: &str, echo: bool) -> Result<AccessLogSink, A
     AccessLogSink::open(&log_path, echo).map_err(|e| AppError::Usage(e.to_string()))
 }
 
+/// How REST APIs are served: their stage caches, the access keys of IAM-authorized
+/// methods, and where their AWS integrations send requests.
+pub(crate) struct RestServing<'a> {
+    pub(crate) cache: &'a CacheOptions,
+    pub(crate) access_keys: &'a [(String, String)],
+    pub(crate) aws: Arc<rest::aws::AwsSettings>,
+}
+
 /// Binds and serves every HTTP API and REST API of the template.
 pub(crate) async fn start(
     template: Option<&Template>,
     invoker: Arc<dyn Invoke>,
     state_dir: &Path,
     access_log_stdout: bool,
-    cache: &CacheOptions,
-    access_keys: &[(String, String)],
+    serving: RestServing<'_>,
     cancel: &CancellationToken,
 ) -> Result<HttpApis, AppError> {
+    let RestServing {
+        cache,
+        access_keys,
+        aws,
+    } = serving;
     let mut out = HttpApis {
         entries: BTreeMap::new(),
         handles: Vec::new(),
@@ -289,6 +301,7 @@ pub(crate) async fn start(
                 log_every_stage: access_log_stdout,
                 cache: cache.backend(),
                 access_keys: keys.clone(),
+                aws: aws.clone(),
                 ..RestOptions::default()
             },
         )

@@ -5,6 +5,8 @@
 //! gracefully. Logic that belongs to a concern lives in that concern's crate.
 
 mod apis; // HTTP and REST APIs (ledge-gateway): one loopback listener per API
+mod config; // ledge.toml
+mod edge; // CloudFront distributions (ledge-edge) in front of the APIs and bucket folders
 mod lambda; // the Lambda API: options, async queue, template EventInvokeConfigs
 pub mod layers;
 mod ready;
@@ -26,6 +28,8 @@ use ledge_template::{LoadOptions, Template};
 use tokio_util::sync::CancellationToken;
 
 pub use apis::{sigv4_headers, CacheOptions}; // REST stage caches, `ledge cache`
+pub use config::{LedgeConfig, CONFIG_FILE};
+pub use edge::{EdgeOptions, CLOUDFRONT_SERVICE, REPORT_PATH as EDGE_REPORT_PATH};
 pub use lambda::LambdaOptions;
 pub use ledge_store::{LayerMeta, LayerVersion, Store, DB_FILE as STATE_DB_FILE};
 pub use ready::{FunctionEntry, ReadyFile};
@@ -77,6 +81,10 @@ pub struct UpOptions {
     pub lambda: LambdaOptions,
     /// REST stage caches: in process (default) or in Redis.
     pub cache: CacheOptions,
+    /// `ledge.toml` to read; `None` looks beside the template.
+    pub config: Option<PathBuf>,
+    /// CloudFront distributions: `--bucket`, `--edge-latency`.
+    pub edge: EdgeOptions,
 }
 
 /// Why the platform could not start or act.
@@ -152,6 +160,8 @@ impl Platform {
             Some(p) => Some(load_template(p, &opts.parameter_overrides)?),
             None => None,
         };
+        let config = LedgeConfig::find(opts.config.as_deref(), opts.template.as_deref())?
+            .unwrap_or_default();
         let state_dir = match &opts.state_dir {
             Some(d) => d.clone(),
             None => opts
@@ -230,13 +240,21 @@ impl Platform {
             )?);
         }
         // --- HTTP APIs (apis.rs): served once the functions are deployed. ---
+        let (services, default) = config.aws_endpoints();
+        let aws = Arc::new(
+            ledge_gateway::rest::aws::AwsSettings::from_env()
+                .with_config_endpoints(&services, default.as_deref()),
+        );
         let mut http_apis = apis::start(
             template.as_ref(),
             runtime.clone(),
             &state_dir,
             opts.access_log,
-            &opts.cache,
-            &opts.lambda.access_keys,
+            apis::RestServing {
+                cache: &opts.cache,
+                access_keys: &opts.lambda.access_keys,
+                aws,
+            },
             &cancel,
         )
         .await?;
@@ -249,6 +267,38 @@ impl Platform {
             live.on_reload(Box::new(move |t| apis.redeploy(t)));
         }
         // --- end HTTP APIs ---
+        // --- CloudFront (edge.rs): distributions in front of the APIs and bucket folders. ---
+        let mut edge_cfg = ledge_edge::EdgeConfig {
+            state_dir: Some(state_dir.clone()),
+            buckets: opts.edge.buckets.clone(),
+            invalidation_store: Some(Arc::new(edge::StoreInvalidations::new(
+                runtime.store().clone(),
+            ))),
+            ..ledge_edge::EdgeConfig::default()
+        };
+        config.apply_edge(&mut edge_cfg)?;
+        if opts.edge.latency {
+            edge_cfg.latency.enabled = true;
+        }
+        let distributions = Arc::new(
+            edge::start(
+                template.as_ref(),
+                opts.template.as_deref(),
+                edge::api_origins(&http_apis.entries),
+                edge_cfg,
+                &cancel,
+            )
+            .await?,
+        );
+        {
+            // A reloaded template redeploys the distributions.
+            let d = distributions.clone();
+            live.on_reload_async(Arc::new(move |t| {
+                let d = d.clone();
+                Box::pin(async move { d.redeploy(&t).await })
+            }));
+        }
+        // --- end CloudFront ---
         let port = opts.port_base.unwrap_or(0);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -300,6 +350,14 @@ impl Platform {
             },
         ));
         // --- end API Gateway management ---
+        // --- CloudFront invalidations and the edge report, by path. ---
+        let router = router.merge(edge::management_router(
+            distributions.edge.clone(),
+            opts.lambda.auth.then(|| {
+                ledge_gateway::rest::sigv4::AccessKeys::new(opts.lambda.access_keys.clone())
+            }),
+        ));
+        // --- end CloudFront management ---
         let shutdown = cancel.clone();
         let server = tokio::spawn(async move {
             let listener = listener.tap_io(|tcp| {
@@ -332,10 +390,12 @@ impl Platform {
                 .collect(),
         );
         ready.apis = http_apis.entries.clone(); // HTTP APIs
+        ready.distributions = distributions.entries(); // CloudFront
         let ready_path = opts
             .ready_file
             .clone()
             .unwrap_or_else(|| state_dir.join("ready.json"));
+        distributions.set_ready_path(ready_path.clone());
         ready.write(&ready_path)?;
         Ok(Self {
             runtime,

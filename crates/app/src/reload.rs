@@ -31,10 +31,19 @@ pub(crate) struct Live {
     events: mpsc::Sender<String>,
     /// Run after each successful reload (e.g. redeploying HTTP APIs); lines are shown.
     hooks: Mutex<Vec<ReloadHook>>,
+    /// The same for work that awaits (binding listeners of new distributions).
+    async_hooks: Mutex<Vec<AsyncReloadHook>>,
 }
 
 /// Something to bring up to date with a reloaded template; returns lines to show.
 pub(crate) type ReloadHook = Box<dyn Fn(&Template) -> Vec<String> + Send + Sync>;
+
+/// A reload hook that awaits; it gets its own copy of the template.
+pub(crate) type AsyncReloadHook = Arc<
+    dyn Fn(Template) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 impl Live {
     pub(crate) fn new(
@@ -52,6 +61,14 @@ impl Live {
             applied: Mutex::new(BTreeMap::new()),
             events,
             hooks: Mutex::new(Vec::new()),
+            async_hooks: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds an awaiting hook run after every successful reload, after the plain ones.
+    pub(crate) fn on_reload_async(&self, hook: AsyncReloadHook) {
+        if let Ok(mut h) = self.async_hooks.lock() {
+            h.push(hook);
         }
     }
 
@@ -179,6 +196,14 @@ impl Live {
                     for hook in hooks.iter() {
                         lines.extend(hook(&template));
                     }
+                }
+                let async_hooks: Vec<AsyncReloadHook> = self
+                    .async_hooks
+                    .lock()
+                    .map(|h| h.clone())
+                    .unwrap_or_default();
+                for hook in async_hooks {
+                    lines.extend(hook(template.clone()).await);
                 }
                 for l in lines {
                     self.say(format!("reload: {l}"));
