@@ -54,11 +54,11 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    fn ready(&self) -> Option<ReadyFile> {
+    pub(crate) fn ready(&self) -> Option<ReadyFile> {
         ReadyFile::read(&self.state_dir.join("ready.json")).ok()
     }
 
-    fn endpoint(&self) -> anyhow::Result<String> {
+    pub(crate) fn endpoint(&self) -> anyhow::Result<String> {
         match &self.endpoint {
             Some(e) => Ok(e.trim_end_matches('/').to_owned()),
             None => self.ready().map(|r| r.aws_endpoint).ok_or_else(|| {
@@ -71,8 +71,20 @@ impl Target {
     }
 }
 
-/// A request to the AWS endpoint, signed when credentials are in the environment.
+/// A request to the AWS endpoint for API Gateway, signed when credentials are in the
+/// environment.
 fn request(method: reqwest::Method, url: &str) -> anyhow::Result<reqwest::RequestBuilder> {
+    signed_request(method, url, "apigateway", b"")
+}
+
+/// A request to the AWS endpoint for `service` with `body`, signed when credentials are in
+/// the environment.
+pub(crate) fn signed_request(
+    method: reqwest::Method,
+    url: &str,
+    service: &str,
+    body: &[u8],
+) -> anyhow::Result<reqwest::RequestBuilder> {
     let parsed = reqwest::Url::parse(url).with_context(|| format!("{url} is not a URL"))?;
     let mut rb = reqwest::Client::new().request(method.clone(), url);
     if let (Ok(id), Ok(secret)) = (
@@ -90,12 +102,12 @@ fn request(method: reqwest::Method, url: &str) -> anyhow::Result<reqwest::Reques
             &id,
             &secret,
             &region,
-            "apigateway",
+            service,
             method.as_str(),
             &host,
             parsed.path(),
             parsed.query().unwrap_or_default(),
-            b"",
+            body,
             std::time::SystemTime::now(),
         ) {
             rb = rb.header(k, v);

@@ -18,6 +18,9 @@ mod tune_cmd; // `ledge tune`, `ledge price`
 #[path = "cache_cmd.rs"]
 mod cache_cmd; // `ledge cache`
 
+#[path = "edge_cmd.rs"]
+mod edge_cmd; // `ledge invalidate`, `ledge edge`
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ledge",
@@ -52,6 +55,11 @@ enum Command {
     /// Flush REST stage caches and show their hit and miss counts.
     #[command(subcommand)]
     Cache(cache_cmd::CacheCommand),
+    /// Remove paths from every edge cache of a CloudFront distribution (CreateInvalidation).
+    Invalidate(edge_cmd::InvalidateArgs),
+    /// CloudFront distributions of a running ledge: per-POP reports.
+    #[command(subcommand)]
+    Edge(edge_cmd::EdgeCommand),
     // --- Lambda API ---
     /// Show a function's asynchronous invocations that failed for good (one JSON line
     /// each: the record Lambda sends to an OnFailure destination).
@@ -189,6 +197,23 @@ struct UpArgs {
     /// The most an in-process REST stage cache holds, in MiB, whatever its cluster size.
     #[arg(long, value_name = "MIB", default_value_t = 512)]
     cache_memory_mb: u64,
+    /// Serve S3 bucket NAME (a CloudFront origin) from the folder DIR (repeatable; wins
+    /// over ledge.toml's [edge.buckets]; other buckets live in <state-dir>/buckets/NAME).
+    #[arg(long = "bucket", value_name = "NAME=DIR", value_parser = parse_bucket)]
+    buckets: Vec<(String, PathBuf)>,
+    /// Simulate network distance at the edge: each hop sleeps its round trip.
+    #[arg(long)]
+    edge_latency: bool,
+    /// The ledge.toml to read (default: ledge.toml beside the template, if any).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn parse_bucket(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((n, d)) if !n.is_empty() && !d.is_empty() => Ok((n.to_owned(), PathBuf::from(d))),
+        _ => Err(format!("expected NAME=DIR, got {s:?}")),
+    }
 }
 
 /// The Lambda API's options (`ledge up`).
@@ -273,6 +298,8 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         Command::Price(a) => tune_cmd::price(a).await,
         Command::Dlq(a) => dlq(a).await, // Lambda API
         Command::Cache(c) => cache_cmd::run(c).await,
+        Command::Invalidate(a) => edge_cmd::invalidate(a).await,
+        Command::Edge(c) => edge_cmd::run(c).await,
     };
     match result {
         Ok(code) => code,
@@ -337,6 +364,16 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
             redis_url: a.cache,
             memory_ceiling: Some(a.cache_memory_mb.saturating_mul(1024 * 1024)),
         },
+        config: match a.config {
+            Some(c) if !c.is_file() => {
+                return Err(usage(format!("config file {} does not exist", c.display())))
+            }
+            c => c,
+        },
+        edge: ledge_app::EdgeOptions {
+            buckets: a.buckets.into_iter().collect(),
+            latency: a.edge_latency,
+        },
     };
     let mut platform = ledge_app::Platform::start(opts).await?;
     if let Some(mut events) = platform.take_events() {
@@ -376,6 +413,23 @@ async fn up(a: UpArgs) -> anyhow::Result<ExitCode> {
                 _ => "HTTP",
             };
             out.push_str(&format!("    {id:<width$}  {kind:<4}  {url}\n"));
+        }
+    }
+    if !ready.distributions.is_empty() {
+        out.push_str("  Distributions (CloudFront):\n");
+        for (id, d) in &ready.distributions {
+            out.push_str(&format!(
+                "    {id}  {}  ({}, id {})\n",
+                d["url"].as_str().unwrap_or_default(),
+                d["domain_name"].as_str().unwrap_or_default(),
+                d["id"].as_str().unwrap_or_default(),
+            ));
+            for (pop, url) in d["pops"].as_object().into_iter().flatten() {
+                out.push_str(&format!(
+                    "      {pop:<5} {}\n",
+                    url.as_str().unwrap_or_default()
+                ));
+            }
         }
     }
     out.push_str(&format!(
