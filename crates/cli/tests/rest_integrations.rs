@@ -2,7 +2,11 @@
 //! API whose methods proxy SQS, DynamoDB and S3 through VTL mapping templates, signed with
 //! SigV4 and sent to moto's server (`moto[server]` from PyPI, started on a free loopback
 //! port by the test) through `AWS_ENDPOINT_URL`, with dummy credentials from the
-//! environment. boto3 (a moto dependency) creates the resources and reads them back.
+//! environment. boto3 (a moto dependency) creates the resources and reads them back. The
+//! `credentials` roles are assumed through moto's STS. The same API has Lambda custom
+//! (non-proxy) integrations to Python functions run by ledge's runtime: a request template
+//! builds the event, `errorMessage` selects the error response, and `X-Amz-Invocation-Type:
+//! 'Event'` invokes detached.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -186,6 +190,43 @@ fn send(rb: reqwest::blocking::RequestBuilder) -> Got {
     }
 }
 
+/// A loopback listener that hands over the body of each POST it gets.
+fn callback_listener() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/done", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            if tx
+                .send(String::from_utf8_lossy(&body).into_owned())
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
 #[test]
 fn sqs_dynamodb_and_s3_through_aws_integrations_against_moto() {
     let dir = tempfile::tempdir().unwrap();
@@ -321,4 +362,77 @@ print(json.dumps({"body": o["Body"].read().decode(), "type": o["ContentType"]}))
         "S3's error passes through: {}",
         got.body
     );
+
+    // Lambda custom integration: the request template builds the event; success takes the
+    // default response and its template.
+    let got = send(
+        c.post(format!("{base}/calc/add?x=1&note=it%27s"))
+            .header("content-type", "application/json")
+            .header("x-who", "ada")
+            .body(r#"{"a": 2, "b": 40}"#),
+    );
+    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    assert_eq!(
+        got.json(),
+        serde_json::json!({"sum": 42, "who": "ada", "query": {"x": "1", "note": "it's"}})
+    );
+    // A raised ValueError("Bad: …"): its errorMessage matches `Bad: .*` → 400, with the
+    // message from $input.path('$.errorMessage') and a header from the error body.
+    let got = send(
+        c.post(format!("{base}/calc/bad"))
+            .header("content-type", "application/json")
+            .body(r#"{"why": "negative amount"}"#),
+    );
+    assert_eq!(got.status, 400, "{}\n{}", got.body, stderr());
+    assert_eq!(
+        got.json(),
+        serde_json::json!({"error": "Bad: negative amount"})
+    );
+    assert_eq!(
+        got.headers
+            .get("x-error-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("ValueError")
+    );
+    // Any other error matches no pattern: the default response (200) renders over the
+    // error JSON, as on AWS.
+    let got = send(
+        c.post(format!("{base}/calc/other"))
+            .header("content-type", "application/json")
+            .body("{}"),
+    );
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(
+        got.json(),
+        serde_json::json!({"sum": "", "who": "", "query": ""})
+    );
+
+    // X-Amz-Invocation-Type: 'Event': the API answers at once; the function runs detached
+    // and reports to the listener about two seconds later.
+    let (callback, done) = callback_listener();
+    let got = send(
+        c.post(format!("{base}/jobs"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"callback": callback, "n": 1}).to_string()),
+    );
+    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    assert_eq!(got.json(), serde_json::json!({"accepted": true}));
+    let request_id = got
+        .headers
+        .get("x-amzn-requestid")
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .to_owned();
+    assert!(
+        done.try_recv().is_err(),
+        "the API answered before the function finished"
+    );
+    let event: J = serde_json::from_str(
+        &done
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("the worker never reported ({e}):\n{}", stderr())),
+    )
+    .unwrap();
+    assert_eq!(event["job"]["n"], 1);
+    assert_eq!(event["requestId"], request_id.as_str());
 }

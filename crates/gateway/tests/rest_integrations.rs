@@ -925,3 +925,82 @@ async fn credentials_roles_are_assumed_and_their_keys_sign_the_request() {
         "refused by STS: the service is never called"
     );
 }
+
+#[tokio::test]
+async fn x_amz_invocation_type_event_invokes_the_function_detached() {
+    let fake = Fake::new();
+    fake.on_slow("Worker", Duration::from_secs(3600), |_| {
+        ok(json!({"done": true}))
+    });
+    let with_type = |source: &str| {
+        let RestIntegration::Mapped(mut m) = mapped(
+            MappedTarget::Lambda {
+                function: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:Worker/invocations".into(),
+            },
+            vec![t("application/json", r#"{"job": $input.json('$.job')}"#)],
+            Passthrough::WhenNoMatch,
+            vec![response(None, 200, vec![t("application/json", r#"{"queued": true}"#)])],
+        ) else {
+            unreachable!("mapped() builds a mapped integration")
+        };
+        m.request_parameters = vec![(
+            "integration.request.header.X-Amz-Invocation-Type".into(),
+            source.into(),
+        )];
+        RestIntegration::Mapped(m)
+    };
+    let (r, _) = serve(
+        api(
+            "Api",
+            RestStageSpec::new("dev"),
+            vec![
+                method("POST", "/always", with_type("'Event'")),
+                method(
+                    "POST",
+                    "/choose",
+                    with_type("method.request.header.InvocationType"),
+                ),
+            ],
+        ),
+        &fake,
+    );
+    let post = |path: &str, kind: &str| {
+        req(
+            "POST",
+            &format!("/dev/{path}"),
+            &[
+                ("content-type", "application/json"),
+                ("invocationtype", kind),
+            ],
+            r#"{"job": 7}"#,
+        )
+    };
+    // The function takes an hour: only a detached invocation answers now.
+    for (path, kind) in [("always", ""), ("choose", "Event")] {
+        let got = tokio::time::timeout(Duration::from_secs(10), call(&r, post(path, kind)))
+            .await
+            .expect("answers before the function finishes");
+        assert_eq!(
+            (got.status, got.json()),
+            (200, json!({"queued": true})),
+            "{path}"
+        );
+    }
+    let start = std::time::Instant::now();
+    while fake.count("Worker") < 2 {
+        assert!(start.elapsed() < Duration::from_secs(10), "never invoked");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(fake.calls("Worker")[0], json!({"job": 7}));
+    // RequestResponse (or no header) waits for the function.
+    let sync = tokio::time::timeout(
+        Duration::from_millis(500),
+        call(&r, post("choose", "RequestResponse")),
+    )
+    .await;
+    assert!(
+        sync.is_err(),
+        "a synchronous invocation waits for the function"
+    );
+}

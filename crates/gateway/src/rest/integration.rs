@@ -395,7 +395,16 @@ pub(crate) async fn run(
             mock(&payload)?
         }
         MappedTarget::Lambda { function } => {
-            lambda_call(env, function, payload, m.timeout, f, status).await?
+            let invocation_type = rest_proxy::outgoing("", "POST", &mappings, f, false)
+                .headers
+                .into_iter()
+                .find(|(k, _)| k == X_AMZ_INVOCATION_TYPE)
+                .map(|(_, v)| v);
+            if invocation_type.is_some_and(|t| t.trim().eq_ignore_ascii_case("Event")) {
+                lambda_event(env, function, payload, f, status)
+            } else {
+                lambda_call(env, function, payload, m.timeout, f, status).await?
+            }
         }
         MappedTarget::Http { uri, method } => {
             let mut out = rest_proxy::outgoing(uri, method, &mappings, f, false);
@@ -631,6 +640,57 @@ fn mock(payload: &[u8]) -> Result<Backend, GatewayResponse> {
         headers: Vec::new(),
         body: Bytes::new(),
     })
+}
+
+/// The header a Lambda custom integration maps to choose the invocation type
+/// (`integration.request.header.X-Amz-Invocation-Type`), lowercased as mapped.
+const X_AMZ_INVOCATION_TYPE: &str = "x-amz-invocation-type";
+/// How long a detached (`Event`) invocation may take: Lambda's longest timeout; the
+/// function's own timeout ends it first.
+const EVENT_DEADLINE: Duration = Duration::from_secs(900);
+
+/// `X-Amz-Invocation-Type: Event`: the function runs detached and the integration answers
+/// at once as Lambda's Invoke does (202, empty body), which selects the default response.
+/// Unlike Lambda's event queue, a failed run is logged, not retried.
+fn lambda_event(
+    env: &Env<'_>,
+    function: &str,
+    payload: Bytes,
+    f: &RequestFacts,
+    status: &mut Option<u16>,
+) -> Backend {
+    let function = rest_proxy::with_stage_variables(function, f);
+    let invoker = env.invoker.clone();
+    let trace = f.header(super::consts::X_AMZN_TRACE_ID);
+    let (stage, route) = (f.stage.clone(), f.route_key.clone());
+    tokio::spawn(async move {
+        let outcome = lambda::invoke(
+            invoker.as_ref(),
+            &function,
+            payload.to_vec(),
+            trace,
+            EVENT_DEADLINE,
+        )
+        .await;
+        match outcome {
+            Ok(InvokeOutcome::Success { .. }) => {}
+            Ok(other) => {
+                tracing::warn!(stage = %stage, route = %route, function = %function, outcome = other.as_str(), "the asynchronously invoked function failed");
+            }
+            Err(InvokeFailure::Timeout) => {
+                tracing::warn!(stage = %stage, route = %route, function = %function, "the asynchronously invoked function timed out");
+            }
+            Err(InvokeFailure::Platform(e)) => {
+                tracing::warn!(stage = %stage, route = %route, function = %function, error = %e, "could not invoke the function asynchronously");
+            }
+        }
+    });
+    *status = Some(202);
+    Backend {
+        key: None,
+        headers: Vec::new(),
+        body: Bytes::new(),
+    }
 }
 
 async fn lambda_call(
