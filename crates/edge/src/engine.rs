@@ -21,6 +21,7 @@ use crate::consts::*;
 use crate::geo::{self, GeoPoint, LatencyModel};
 use crate::headers::{self, ViewerFacts};
 use crate::key::{self, EdgeKey, KeyInput};
+use crate::lambda_edge::{self, Step};
 use crate::origin::{self, OriginFailure, OriginRequest, OriginResponse};
 use crate::report::PopCounters;
 use crate::spec::*;
@@ -214,6 +215,21 @@ fn generated_headers(len: usize) -> HeaderMap {
     h
 }
 
+/// A response a Lambda@Edge function generated.
+fn lambda_response(r: lambda_edge::ResponseOut) -> (u16, HeaderMap, Bytes) {
+    let body = r.body.unwrap_or_default();
+    let mut headers = r.headers;
+    headers.remove(http::header::TRANSFER_ENCODING);
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    (r.status, headers, body)
+}
+
+/// CloudFront's error page for a Lambda@Edge failure (500 / 502 / 503).
+fn lambda_error(f: &lambda_edge::Failure, request_id: &str) -> (u16, HeaderMap, Bytes) {
+    let body = generated_error_body(f.status, &f.page_text(), request_id);
+    (f.status, generated_headers(body.len()), body.into())
+}
+
 /// Where a viewer is, for POP choice and CloudFront-Viewer-* headers.
 pub(crate) fn locate(cfg: &EdgeConfig, what: &str) -> Option<(Option<usize>, GeoPoint)> {
     let w = what.trim();
@@ -389,15 +405,55 @@ pub(crate) async fn handle(
             None,
         );
     }
+    // Lambda@Edge viewer-request: every request, before the cache key is computed.
+    let edited = match b.association(TriggerPoint::ViewerRequest) {
+        None => None,
+        Some(a) => {
+            let ip = req.client_ip.to_string();
+            let site = lambda_edge::Site::new(&cfg, &spec, &request_id, pop, &ip);
+            let mut v = lambda_edge::ViewerRequestView {
+                method: req.method.clone(),
+                uri: path.clone(),
+                query: req.query.clone(),
+                headers: req.headers.clone(),
+                body: req.body.clone(),
+            };
+            match lambda_edge::viewer_request(&site, a, &mut v).await {
+                Step::Continue => {
+                    path = v.uri.clone();
+                    Some(v)
+                }
+                // Never cached; no viewer-response trigger.
+                Step::Respond(r) => {
+                    let (st, h, body) = lambda_response(r);
+                    return finish(
+                        full(st, h, body),
+                        CacheStatus::LambdaGeneratedResponse,
+                        None,
+                        0.0,
+                        None,
+                    );
+                }
+                Step::Fail(f) => {
+                    let (st, h, body) = lambda_error(&f, &request_id);
+                    return finish(full(st, h, body), CacheStatus::Error, None, 0.0, None);
+                }
+            }
+        }
+    };
+    let (v_query, v_headers, v_body) = match &edited {
+        Some(v) => (&v.query, &v.headers, &v.body),
+        None => (&req.query, &req.headers, &req.body),
+    };
     let compress_key = b.compress || b.cache_policy.normalizes_accept_encoding();
     let accept_encoding = if b.cache_policy.normalizes_accept_encoding() {
         key::normalized_accept_encoding(
-            &req.headers,
+            v_headers,
             b.cache_policy.accept_encoding_gzip,
             b.cache_policy.accept_encoding_brotli,
         )
     } else if b.compress {
-        key::normalized_accept_encoding(&req.headers, true, true)
+        key::normalized_accept_encoding(v_headers, true, true)
     } else {
         None
     };
@@ -406,8 +462,8 @@ pub(crate) async fn handle(
             domain: &spec.domain_name,
             method: req.method.as_str(),
             path: &path,
-            query: req.query.as_deref(),
-            headers: &req.headers,
+            query: v_query.as_deref(),
+            headers: v_headers,
             compress: compress_key,
         },
         &b.cache_policy,
@@ -425,9 +481,9 @@ pub(crate) async fn handle(
         viewer_at,
         method: req.method.clone(),
         path,
-        query: req.query.clone(),
-        headers: req.headers.clone(),
-        body: req.body.clone(),
+        query: v_query.clone(),
+        headers: v_headers.clone(),
+        body: v_body.clone(),
         request_id: request_id.clone(),
         key: edge_key,
         accept_encoding,
@@ -485,8 +541,67 @@ pub(crate) async fn handle(
     }
     let age = matches!(status, CacheStatus::Hit | CacheStatus::RefreshHit)
         .then(|| entry.life.age(cfg.clock.now()).as_secs());
-    let resp = respond(&ctx, &entry, served_status, override_status.is_none()).await;
+    let mut resp = respond(&ctx, &entry, served_status, override_status.is_none()).await;
+    // Lambda@Edge viewer-response: not for origin errors ≥ 400 nor custom error pages.
+    if let Some(a) = b
+        .association(TriggerPoint::ViewerResponse)
+        .filter(|_| override_status.is_none() && entry.status < 400)
+    {
+        resp = match viewer_response_trigger(&ctx, a, resp, age).await {
+            Ok(r) => r,
+            Err(f) => {
+                let (st, h, body) = lambda_error(&f, &request_id);
+                return finish(
+                    full(st, h, body),
+                    CacheStatus::Error,
+                    None,
+                    up.latency_ms,
+                    None,
+                );
+            }
+        };
+    }
     finish(resp, status, Some(layer), up.latency_ms, age)
+}
+
+/// Runs a viewer-response function on the response the viewer is about to get.
+async fn viewer_response_trigger(
+    ctx: &Ctx,
+    a: &LambdaAssociation,
+    resp: http::Response<Body>,
+    age: Option<u64>,
+) -> Result<http::Response<Body>, lambda_edge::Failure> {
+    let ip = ctx.viewer.ip.to_string();
+    let site = lambda_edge::Site::new(&ctx.cfg, &ctx.spec, &ctx.request_id, ctx.pop, &ip);
+    let (mut parts, body) = resp.into_parts();
+    let out = lambda_edge::viewer_response(
+        &site,
+        a,
+        &ctx.method,
+        &ctx.path,
+        ctx.query.as_deref(),
+        &ctx.headers,
+        parts.status.as_u16(),
+        &parts.headers,
+        age,
+    )
+    .await?;
+    parts.headers = out.headers;
+    Ok(match out.body {
+        Some(b) => {
+            parts.headers.remove(http::header::TRANSFER_ENCODING);
+            parts
+                .headers
+                .insert(http::header::CONTENT_LENGTH, HeaderValue::from(b.len()));
+            let b = if ctx.method == Method::HEAD {
+                Bytes::new()
+            } else {
+                b
+            };
+            http::Response::from_parts(parts, Full::new(b).map_err(|never| match never {}).boxed())
+        }
+        None => http::Response::from_parts(parts, body),
+    })
 }
 
 /// The tiers a request walks: its POP, the POP's regional edge cache, and the origin's
@@ -745,6 +860,9 @@ async fn from_origin(ctx: &Ctx, stale: Option<&Arc<Entry>>, cacheable: bool) -> 
     };
     let mut result: Option<Result<OriginResponse, OriginFailure>> = None;
     let mut conditional = false;
+    // Lambda@Edge: what origin-response is shown, and whether origin-request answered.
+    let mut sent: Option<(OriginRequest, &OriginSpec, String)> = None;
+    let (mut generated, mut lambda_failed) = (false, false);
     for (n, origin_id) in candidates.iter().enumerate() {
         let Some(origin) = spec.origin(origin_id) else {
             continue;
@@ -800,12 +918,55 @@ async fn from_origin(ctx: &Ctx, stale: Option<&Arc<Entry>>, cacheable: bool) -> 
                 format!("?{query}")
             }
         );
-        let req = OriginRequest {
+        let mut req = OriginRequest {
             method: ctx.method.clone(),
             path_and_query,
             headers,
             body: ctx.body.clone(),
         };
+        let mut origin = origin;
+        // Lambda@Edge origin-request: only here, where a tier goes to the origin.
+        if let Some(a) = b.association(TriggerPoint::OriginRequest) {
+            let ip = ctx.viewer.ip.to_string();
+            let site = lambda_edge::Site::new(&ctx.cfg, spec, &ctx.request_id, ctx.pop, &ip);
+            let o =
+                lambda_edge::origin_request(&site, a, spec, origin, &ctx.path, &query, &mut req)
+                    .await;
+            match o.step {
+                Step::Continue => {
+                    if let Some(x) = o.origin {
+                        if let Ok(v) = HeaderValue::from_str(&origin_host(x)) {
+                            req.headers.insert(http::header::HOST, v);
+                        }
+                        origin = x;
+                    }
+                }
+                // Cached like an origin response; origin-response does not run.
+                Step::Respond(r) => {
+                    let (status, headers, body) = lambda_response(r);
+                    generated = true;
+                    result = Some(Ok(OriginResponse {
+                        status,
+                        headers,
+                        body: SharedBody::complete(body),
+                    }));
+                    break;
+                }
+                Step::Fail(f) => {
+                    let (status, headers, body) = lambda_error(&f, &ctx.request_id);
+                    lambda_failed = true;
+                    result = Some(Ok(OriginResponse {
+                        status,
+                        headers,
+                        body: SharedBody::complete(body),
+                    }));
+                    break;
+                }
+            }
+        }
+        if b.association(TriggerPoint::OriginResponse).is_some() {
+            sent = Some((req.clone(), origin, query.clone()));
+        }
         ctx.counters()
             .origin_fetches
             .fetch_add(1, Ordering::Relaxed);
@@ -834,6 +995,7 @@ async fn from_origin(ctx: &Ctx, stale: Option<&Arc<Entry>>, cacheable: bool) -> 
         }
     }
     let now = ctx.now();
+    let result_ok = matches!(result, Some(Ok(_)));
     let resp = match result {
         Some(Ok(r)) => r,
         Some(Err(e)) => {
@@ -863,8 +1025,50 @@ async fn from_origin(ctx: &Ctx, stale: Option<&Arc<Entry>>, cacheable: bool) -> 
             }
         }
     };
+    // Lambda@Edge origin-response: on every answer the origin gave, before it is cached.
+    let mut resp = resp;
+    if let (Some(a), Some((sent, origin, query))) = (
+        b.association(TriggerPoint::OriginResponse)
+            .filter(|_| result_ok && !generated && !lambda_failed),
+        sent.as_ref(),
+    ) {
+        let ip = ctx.viewer.ip.to_string();
+        let site = lambda_edge::Site::new(&ctx.cfg, spec, &ctx.request_id, ctx.pop, &ip);
+        match lambda_edge::origin_response(
+            &site,
+            a,
+            origin,
+            &ctx.path,
+            query,
+            sent,
+            resp.status,
+            &resp.headers,
+        )
+        .await
+        {
+            Ok(out) => {
+                resp.status = out.status;
+                resp.headers = out.headers;
+                if let Some(body) = out.body {
+                    resp.headers.remove(http::header::TRANSFER_ENCODING);
+                    resp.headers
+                        .insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+                    resp.body = SharedBody::complete(body);
+                }
+            }
+            Err(f) => {
+                let (status, headers, body) = lambda_error(&f, &ctx.request_id);
+                lambda_failed = true;
+                resp = OriginResponse {
+                    status,
+                    headers,
+                    body: SharedBody::complete(body),
+                };
+            }
+        }
+    }
     // 304 to our conditional request: the stale object is fresh again.
-    if resp.status == 304 && conditional {
+    if resp.status == 304 && conditional && !lambda_failed {
         if let Some(s) = stale {
             let mut headers = s.headers.clone();
             for name in ["cache-control", "expires", "date", "etag", "last-modified"] {
@@ -882,10 +1086,22 @@ async fn from_origin(ctx: &Ctx, stale: Option<&Arc<Entry>>, cacheable: bool) -> 
             };
         }
     }
-    let e = make_entry(ctx, resp.status, resp.headers, resp.body, now, cacheable);
+    // Lambda@Edge error pages are never cached; generated responses are.
+    let e = make_entry(
+        ctx,
+        resp.status,
+        resp.headers,
+        resp.body,
+        now,
+        cacheable && !lambda_failed,
+    );
     Upstream {
         entry: Arc::new(e),
-        status: CacheStatus::Miss,
+        status: if generated {
+            CacheStatus::LambdaGeneratedResponse
+        } else {
+            CacheStatus::Miss
+        },
         layer: Layer::Origin,
         latency_ms: 0.0,
     }

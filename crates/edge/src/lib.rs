@@ -13,8 +13,10 @@
 //!
 //! It never spawns processes and never reaches functions: origins are HTTP servers (an API
 //! of the same template is reached through the URL the app resolves for it) or local
-//! directories standing in for S3 buckets. Lambda@Edge (issue #9) will plug in at the four
-//! [`TriggerPoint`]s; associations are parsed and kept on each [`BehaviorSpec`] but not run.
+//! directories standing in for S3 buckets. Lambda@Edge functions run at the four
+//! [`TriggerPoint`]s through [`EdgeConfig::invoker`] (a `dyn ledge_model::Invoke`; the app
+//! passes the runtime), with CloudFront's events, restrictions and cache interaction
+//! ([`lambda_edge`]).
 //!
 //! # Using it from the app
 //!
@@ -58,6 +60,7 @@ pub mod glob;
 mod headers;
 mod invalidation;
 pub mod key;
+pub mod lambda_edge;
 mod management;
 
 mod origin;
@@ -133,6 +136,11 @@ pub struct EdgeConfig {
     pub clock: Arc<dyn Clock>,
     /// Where invalidation history goes besides memory (the app wires the store).
     pub invalidation_store: Option<Arc<dyn InvalidationStore>>,
+    /// Runs Lambda@Edge functions (the app passes the runtime). `None`: a distribution with
+    /// `LambdaFunctionAssociations` is refused at deploy.
+    pub invoker: Option<Arc<dyn ledge_model::Invoke>>,
+    /// Lambda@Edge quotas (memory, timeouts, sizes); CloudFront's classic values by default.
+    pub lambda_edge: lambda_edge::Quotas,
 }
 
 impl std::fmt::Debug for EdgeConfig {
@@ -169,6 +177,8 @@ impl Default for EdgeConfig {
             s3_missing_key: S3MissingKey::AccessDenied,
             clock: Arc::new(SystemClock),
             invalidation_store: None,
+            invoker: None,
+            lambda_edge: lambda_edge::Quotas::default(),
         }
     }
 }

@@ -122,16 +122,30 @@ pub struct BehaviorSpec {
     /// (forward all = no caching); this holds what legacy settings forward beyond the key.
     pub origin_request_policy: Option<OriginRequestPolicy>,
     pub response_headers_policy: Option<ResponseHeadersPolicy>,
-    /// `LambdaFunctionAssociations` as written, for Lambda@Edge (not run yet).
+    /// `LambdaFunctionAssociations`, resolved to function versions (see [`crate::lambda_edge`]).
     pub lambda_associations: Vec<LambdaAssociation>,
 }
 
-/// A Lambda@Edge association (issue #9 runs them).
+/// A Lambda@Edge association.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LambdaAssociation {
     pub event_type: TriggerPoint,
+    /// `LambdaFunctionARN` as written (after intrinsics).
     pub function_arn: String,
     pub include_body: bool,
+    /// The function's name, resolved at deploy (empty until then).
+    pub function_name: String,
+    /// The numbered version the ARN names (empty until resolved).
+    pub version: String,
+    /// The function's `Timeout`, seconds (0 until resolved).
+    pub timeout_s: u32,
+}
+
+impl BehaviorSpec {
+    /// The association for one trigger point, if any.
+    pub fn association(&self, at: TriggerPoint) -> Option<&LambdaAssociation> {
+        self.lambda_associations.iter().find(|a| a.event_type == at)
+    }
 }
 
 /// Where in the request flow an edge function runs.

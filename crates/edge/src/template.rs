@@ -63,7 +63,11 @@ pub fn parse_distributions(
         .resources
         .values()
         .filter(|r| r.kind == DISTRIBUTION)
-        .map(|r| distribution(&r.logical_id, &r.properties, &book, resolve_origin, config))
+        .map(|r| {
+            let mut d = distribution(&r.logical_id, &r.properties, &book, resolve_origin, config)?;
+            crate::lambda_edge::resolve_associations(template, &mut d, config)?;
+            Ok(d)
+        })
         .collect()
 }
 
@@ -959,6 +963,9 @@ fn behavior(
                 .and_then(text)
                 .unwrap_or_default(),
             include_body: boolean(get(a, "IncludeBody")).unwrap_or(false),
+            function_name: String::new(),
+            version: String::new(),
+            timeout_s: 0,
         });
     }
     Ok(BehaviorSpec {
