@@ -629,3 +629,148 @@ fn hot_reload_applies_a_changed_behaviour_and_keeps_the_last_good_one() {
     assert_eq!(get(&format!("{fra}/site.css"), &[]).status, 200);
     s.stop();
 }
+
+/// An HTTP server on a free loopback port that answers every request `200 {}` and records
+/// each request line.
+struct Recorder {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn recorder() -> Recorder {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // The head, then as much body as Content-Length says.
+            let head_end = loop {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(i + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            while buf.len() < head_end + len {
+                let n = stream.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            log.lock()
+                .unwrap()
+                .push(head.lines().next().unwrap_or_default().to_owned());
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+            );
+        }
+    });
+    Recorder { url, seen }
+}
+
+const SQS_PROXY: &str = r#"
+Resources:
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      Name: sqs-proxy
+      Body:
+        openapi: "3.0.1"
+        info: {title: sqs-proxy, version: "1"}
+        paths:
+          /send:
+            post:
+              responses:
+                "200": {description: sent}
+              x-amazon-apigateway-integration:
+                type: aws
+                httpMethod: POST
+                uri: arn:aws:apigateway:us-east-1:sqs:path/123456789012/ledge-queue
+                requestParameters:
+                  integration.request.header.Content-Type: "'application/x-www-form-urlencoded'"
+                requestTemplates:
+                  application/json: "Action=SendMessage&MessageBody=$input.body"
+                passthroughBehavior: never
+                responses:
+                  default:
+                    statusCode: 200
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    Properties:
+      RestApiId: !Ref Api
+      StageName: test
+"#;
+
+/// `[aws.endpoints]` in ledge.toml sends a REST API's AWS integration to the configured
+/// endpoint; `AWS_ENDPOINT_URL_SQS` in the environment wins over it.
+#[test]
+fn aws_endpoints_from_ledge_toml_below_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("template.yaml"), SQS_PROXY).unwrap();
+    let (from_file, from_env) = (recorder(), recorder());
+    std::fs::write(
+        app.join("ledge.toml"),
+        format!("[aws.endpoints]\nsqs = \"{}\"\n", from_file.url),
+    )
+    .unwrap();
+    let send = |env: &[(&str, &str)]| {
+        let state = dir.path().join("state");
+        let _ = std::fs::remove_file(state.join("ready.json"));
+        let mut child = ledge()
+            .arg("up")
+            .arg(&app)
+            .arg("--state-dir")
+            .arg(&state)
+            .args(["--no-watch", "--quiet"])
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ENDPOINT_URL_SQS")
+            .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+            .env("AWS_SECRET_ACCESS_KEY", "local-secret")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = wait_for(&state.join("ready.json"), &mut child);
+        let up = Up { child, ready };
+        let url = format!("{}/send", up.ready["apis"]["Api"]["url"].as_str().unwrap());
+        let (status, body, _) = post(&url, "{\"hello\":1}");
+        assert_eq!(status, 200, "{body}");
+        sigterm(&up.child);
+    };
+    send(&[]);
+    assert_eq!(
+        *from_file.seen.lock().unwrap(),
+        ["POST /123456789012/ledge-queue HTTP/1.1"]
+    );
+    send(&[("AWS_ENDPOINT_URL_SQS", from_env.url.as_str())]);
+    assert_eq!(
+        from_file.seen.lock().unwrap().len(),
+        1,
+        "the environment wins"
+    );
+    assert_eq!(from_env.seen.lock().unwrap().len(), 1);
+}
