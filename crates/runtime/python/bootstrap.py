@@ -728,6 +728,9 @@ class LambdaRuntimeClient(object):
         self._addr = (host, int(port))
         self._sock = None
         self._buf = b""
+        # True while a `GET /next` sent behind the last response (HTTP/1.1 pipelining)
+        # awaits its answer on the open connection: one send per invocation, not two.
+        self._next_sent = False
         vi = sys.version_info
         ua = "aws-lambda-python/%d.%d.%d-ledge" % (vi[0], vi[1], vi[2])
         self._common = ("Host: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n" % (address, ua)).encode("latin-1")
@@ -752,6 +755,7 @@ class LambdaRuntimeClient(object):
     def close(self):
         sock, self._sock = self._sock, None
         self._buf = b""
+        self._next_sent = False
         if sock is not None:
             sock.close()
 
@@ -865,15 +869,30 @@ class LambdaRuntimeClient(object):
             raise ConnectionError("Runtime API closed the connection mid-body")
         return buf + chunk
 
-    def _post(self, path, body, extra_headers=b""):
+    def _post(self, path, body, extra_headers=b"", then_next=False):
         head = b"POST %s HTTP/1.1\r\n%s%sContent-Length: %d\r\n\r\n" % (
             path, self._common, extra_headers, len(body),
         )
-        return self.request(head + body)
+        data = head + body
+        if then_next:
+            data += self._next_req
+        result = self.request(data)
+        # The next request went out with this one; its answer waits on the connection
+        # unless the server closed it after answering.
+        self._next_sent = then_next and self._sock is not None
+        return result
 
     # -- Runtime API operations
     def wait_next_invocation(self):
-        status, headers, body = self.request(self._next_req)
+        if self._next_sent:
+            self._next_sent = False
+            try:
+                status, headers, body = self._read_response(self._sock)
+            except (_NoResponse, ConnectionError):
+                self.close()
+                status, headers, body = self.request(self._next_req)
+        else:
+            status, headers, body = self.request(self._next_req)
         if status != 200:
             raise RuntimeError("Failed to get next")
         return headers, body
@@ -885,6 +904,7 @@ class LambdaRuntimeClient(object):
             b"/2018-06-01/runtime/invocation/%s/response" % invoke_id.encode("utf-8"),
             result_data,
             b"Content-Type: %s\r\n" % content_type.encode("latin-1"),
+            True,
         )
         if not 200 <= status < 300:
             raise RuntimeError("Failed to post invocation response")
@@ -900,6 +920,7 @@ class LambdaRuntimeClient(object):
             b"/2018-06-01/runtime/invocation/%s/error" % invoke_id.encode("utf-8"),
             error_response_data.encode("utf-8"),
             extra,
+            True,
         )
         if not 200 <= status < 300:
             raise RuntimeError("Failed to post invocation error")
