@@ -61,6 +61,8 @@ pub(crate) struct Dist {
     pub(crate) pop_region: Vec<usize>,
     pub(crate) counters: Vec<PopCounters>,
     pub(crate) via: Vec<String>,
+    /// For each POP, the viewer-facing `Via` and `X-Amz-Cf-Pop` values, made once.
+    pub(crate) pop_headers: Vec<(HeaderValue, HeaderValue)>,
 }
 
 impl Dist {
@@ -80,10 +82,22 @@ impl Dist {
             .iter()
             .map(|p| geo::nearest_region(&cfg.regions, p.at).unwrap_or(0))
             .collect();
-        let via = cfg
+        let via: Vec<String> = cfg
             .pops
             .iter()
             .map(|p| headers::via_host(&spec.id, &p.id))
+            .collect();
+        let pop_headers = cfg
+            .pops
+            .iter()
+            .zip(&via)
+            .map(|(p, v)| {
+                (
+                    HeaderValue::from_str(&format!("1.1 {v} (CloudFront)"))
+                        .unwrap_or(HeaderValue::from_static("1.1 cloudfront.net (CloudFront)")),
+                    HeaderValue::from_str(&p.id).unwrap_or(HeaderValue::from_static("-")),
+                )
+            })
             .collect();
         Arc::new(Self {
             counters: cfg.pops.iter().map(|_| PopCounters::default()).collect(),
@@ -92,6 +106,7 @@ impl Dist {
             regions,
             pop_region,
             via,
+            pop_headers,
         })
     }
 
@@ -261,11 +276,85 @@ pub(crate) fn choose_pop(cfg: &EdgeConfig, headers: &HeaderMap, ip: IpAddr) -> (
     (pop, at)
 }
 
+thread_local! {
+    /// The cache key of the request being looked up on this thread (a hit never owns one).
+    static KEY_BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// The POP hit path: a fresh, whole, non-error object at `pop` served straight from the
+/// store, with the key built into a reused buffer and looked up by reference. Everything
+/// else is `None` and takes [`handle`]'s full path: a behaviour with Lambda@Edge functions,
+/// an HTTP viewer under a redirect / HTTPS-only policy, a method the behaviour does not
+/// cache, a request body, a conditional or Range request, an object still filling, stale
+/// or an error. Returns the response before [`decorate`] and the object's age.
+#[allow(clippy::too_many_arguments)]
+fn pop_hit(
+    dist: &Dist,
+    pop: usize,
+    spec: &DistributionSpec,
+    b: &BehaviorSpec,
+    path: &str,
+    req: &ViewerRequest,
+    https: bool,
+    now: SystemTime,
+) -> Option<(http::Response<Body>, u64)> {
+    let method = req.method.as_str();
+    if !b.lambda_associations.is_empty()
+        || !(https || b.viewer_protocol_policy == ViewerProtocolPolicy::AllowAll)
+        || !matches!(req.method, Method::GET | Method::HEAD)
+        || !req.body.is_empty()
+        || !b.allowed_methods.iter().any(|m| m == method)
+        || !b.cached_methods.iter().any(|m| m == method)
+        || b.cache_policy.caching_disabled()
+        || [
+            http::header::IF_NONE_MATCH,
+            http::header::IF_MODIFIED_SINCE,
+            http::header::RANGE,
+        ]
+        .iter()
+        .any(|h| req.headers.contains_key(h))
+    {
+        return None;
+    }
+    let input = KeyInput {
+        domain: &spec.domain_name,
+        method,
+        path,
+        query: req.query.as_deref(),
+        headers: &req.headers,
+        compress: b.compress || b.cache_policy.normalizes_accept_encoding(),
+    };
+    let entry = KEY_BUF.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        key::build_into(&mut buf, &input, &b.cache_policy);
+        dist.pops[pop].store.get(&buf)
+    })?;
+    if entry.status >= 400 || entry.life.freshness(now) != Freshness::Fresh {
+        return None;
+    }
+    let body = entry.body.whole()?;
+    // Room for the headers `decorate` adds, so the map never grows while they go in.
+    let mut headers = HeaderMap::with_capacity(entry.headers.len() + 8);
+    for (name, value) in &entry.headers {
+        headers.append(name.clone(), value.clone());
+    }
+    let body = if req.method == Method::HEAD {
+        Bytes::new()
+    } else {
+        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        body.clone()
+    };
+    Some((
+        full(entry.status, headers, body),
+        entry.life.age(now).as_secs(),
+    ))
+}
+
 /// Serves one viewer request at `pop`.
 pub(crate) async fn handle(
-    cfg: Arc<EdgeConfig>,
-    client: reqwest::Client,
-    dist: Arc<Dist>,
+    cfg: &Arc<EdgeConfig>,
+    client: &reqwest::Client,
+    dist: &Arc<Dist>,
     pop: usize,
     viewer_at: GeoPoint,
     req: ViewerRequest,
@@ -335,6 +424,11 @@ pub(crate) async fn handle(
         )
     };
 
+    // A fresh, whole object at this POP answers without the miss path's context.
+    if let Some((resp, age)) = pop_hit(&dist, pop, &spec, b, &path, &req, https, cfg.clock.now()) {
+        counters.edge_hits.fetch_add(1, Ordering::Relaxed);
+        return finish(resp, CacheStatus::Hit, Some(Layer::Edge), 0.0, Some(age));
+    }
     // Viewer protocol policy (local listeners stand for HTTPS unless told otherwise).
     if !https {
         match b.viewer_protocol_policy {
@@ -471,9 +565,9 @@ pub(crate) async fn handle(
     let cacheable = b.cached_methods.iter().any(|m| m == req.method.as_str())
         && !b.cache_policy.caching_disabled();
     let ctx = Arc::new(Ctx {
-        cfg: Arc::clone(&cfg),
-        client,
-        dist: Arc::clone(&dist),
+        cfg: Arc::clone(cfg),
+        client: client.clone(),
+        dist: Arc::clone(dist),
         spec: Arc::clone(&spec),
         behavior,
         pop,
@@ -1363,11 +1457,9 @@ async fn respond(
     if ctx.method == Method::HEAD {
         return full(status, headers, Bytes::new());
     }
-    if entry.body.state() == Some(true) {
-        headers.insert(
-            http::header::CONTENT_LENGTH,
-            HeaderValue::from(entry.body.len()),
-        );
+    if let Some(whole) = entry.body.whole() {
+        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(whole.len()));
+        return full(status, headers, whole.clone());
     }
     let stream = StreamBody::new(futures::StreamExt::map(entry.body.stream(), |r| {
         r.map(hyper::body::Frame::data)
@@ -1413,11 +1505,12 @@ fn decorate(
             }
         }
     }
+    h.reserve(6);
     if let Some(age) = age {
-        h.insert(http::header::AGE, HeaderValue::from(age));
+        h.insert(http::header::AGE, headers::age_value(age));
     }
     if !h.contains_key(http::header::DATE) {
-        if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(cfg.clock.now())) {
+        if let Some(v) = headers::date_value(cfg.clock.now()) {
             h.insert(http::header::DATE, v);
         }
     }
@@ -1425,12 +1518,9 @@ fn decorate(
         HeaderName::from_static(X_CACHE),
         HeaderValue::from_static(status.as_str()),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("1.1 {} (CloudFront)", dist.via[pop])) {
-        h.insert(http::header::VIA, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(pop_id) {
-        h.insert(HeaderName::from_static(X_AMZ_CF_POP), v);
-    }
+    let (via, pop_value) = &dist.pop_headers[pop];
+    h.insert(http::header::VIA, via.clone());
+    h.insert(HeaderName::from_static(X_AMZ_CF_POP), pop_value.clone());
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert(HeaderName::from_static(X_AMZ_CF_ID), v);
     }

@@ -12,8 +12,57 @@ use crate::spec::{BehaviorSpec, HeaderSelection, Selection};
 
 /// `X-Amz-Cf-Id`: 56 characters, URL-safe base64 of 40 random bytes.
 pub(crate) fn request_id() -> String {
-    let bytes: [u8; 40] = rand::random();
+    use rand::RngCore;
+    // One fill of the thread's generator (sampling `[u8; 40]` asks it 40 times).
+    let mut bytes = [0u8; 40];
+    rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE.encode(bytes)
+}
+
+/// `Age` for `secs`: the first hour from a table of static values made once (no allocation
+/// and no shared reference count per hit), later ages formatted.
+pub(crate) fn age_value(secs: u64) -> HeaderValue {
+    const TABLE: usize = 3600;
+    static AGES: std::sync::OnceLock<Vec<HeaderValue>> = std::sync::OnceLock::new();
+    let table = AGES.get_or_init(|| {
+        let text: String = (0..TABLE).map(|n| n.to_string()).collect();
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let mut at = 0;
+        (0..TABLE)
+            .map(|n| {
+                let len = if n == 0 { 1 } else { n.ilog10() as usize + 1 };
+                let v = HeaderValue::from_static(&text[at..at + len]);
+                at += len;
+                v
+            })
+            .collect()
+    });
+    match usize::try_from(secs).ok().and_then(|i| table.get(i)) {
+        Some(v) => v.clone(),
+        None => HeaderValue::from(secs),
+    }
+}
+
+/// `Date` for `now`, formatted once per second per thread.
+pub(crate) fn date_value(now: std::time::SystemTime) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((s, v)) = last.as_ref() {
+            if *s == secs {
+                return Some(v.clone());
+            }
+        }
+        let v = HeaderValue::from_str(&httpdate::fmt_http_date(now)).ok()?;
+        *last = Some((secs, v.clone()));
+        Some(v)
+    })
 }
 
 /// The 32-hex host part of `Via` for one POP of one distribution.
@@ -270,4 +319,57 @@ pub(crate) fn filter_vary(b: &BehaviorSpec, vary: &str) -> Option<String> {
         })
         .collect();
     (!kept.is_empty()).then(|| kept.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn request_ids_are_56_url_safe_characters_and_differ() {
+        let (a, b) = (request_id(), request_id());
+        assert_eq!(a.len(), 56);
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=')));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn ages_from_the_table_and_beyond_it() {
+        for n in [
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            3599,
+            3600,
+            86_400,
+            u64::MAX,
+        ] {
+            assert_eq!(age_value(n), HeaderValue::from(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn date_is_cached_within_a_second_only() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            date_value(t).expect("date"),
+            "Tue, 14 Nov 2023 22:13:20 GMT"
+        );
+        assert_eq!(
+            date_value(t + Duration::from_millis(999)).expect("date"),
+            "Tue, 14 Nov 2023 22:13:20 GMT"
+        );
+        assert_eq!(
+            date_value(t + Duration::from_secs(1)).expect("date"),
+            "Tue, 14 Nov 2023 22:13:21 GMT"
+        );
+    }
 }

@@ -102,7 +102,7 @@ pub fn normalized_accept_encoding(
     {
         for token in v.split(',') {
             let mut parts = token.split(';');
-            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let name = parts.next().unwrap_or("").trim();
             let refused = parts.any(|p| {
                 p.trim()
                     .strip_prefix("q=")
@@ -112,14 +112,13 @@ pub fn normalized_accept_encoding(
             if refused {
                 continue;
             }
-            match name.as_str() {
-                "gzip" => has_gzip = true,
-                "br" => has_br = true,
-                "*" => {
-                    has_gzip = true;
-                    has_br = true;
-                }
-                _ => {}
+            if name.eq_ignore_ascii_case("gzip") {
+                has_gzip = true;
+            } else if name.eq_ignore_ascii_case("br") {
+                has_br = true;
+            } else if name == "*" {
+                has_gzip = true;
+                has_br = true;
             }
         }
     }
@@ -131,10 +130,37 @@ pub fn normalized_accept_encoding(
     }
 }
 
-/// Builds the key for a request under `policy`.
-pub fn build(input: &KeyInput<'_>, policy: &CachePolicy) -> EdgeKey {
+/// Appends the query string with only the selected parameters (viewer's order and
+/// spelling) to `out`; what [`select_query`] returns, without a new string.
+fn push_selected_query(out: &mut String, query: Option<&str>, sel: &Selection) {
+    let Some(q) = query.filter(|q| !q.is_empty()) else {
+        return;
+    };
+    match sel {
+        Selection::None => {}
+        Selection::All => out.push_str(q),
+        _ => {
+            let mut first = true;
+            for pair in q.split('&') {
+                let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+                if sel.selects(name) {
+                    if !first {
+                        out.push('&');
+                    }
+                    out.push_str(pair);
+                    first = false;
+                }
+            }
+        }
+    }
+}
+
+/// Writes the key for a request under `policy` into `key` (cleared first): the same text
+/// as [`build`]'s `key`, so the hit path can look a key up from a reused buffer and only a
+/// miss needs an owned [`EdgeKey`]. Returns the byte range of the selected query in `key`.
+pub fn build_into(key: &mut String, input: &KeyInput<'_>, policy: &CachePolicy) -> (usize, usize) {
     const SEP: char = '\u{1f}';
-    let mut key = String::with_capacity(input.domain.len() + input.path.len() + 32);
+    key.clear();
     key.push_str(input.domain);
     key.push(SEP);
     key.push_str(input.path);
@@ -142,21 +168,28 @@ pub fn build(input: &KeyInput<'_>, policy: &CachePolicy) -> EdgeKey {
         key.push(SEP);
         key.push_str("OPTIONS");
     }
-    let query = select_query(input.query, &policy.query_strings);
     key.push(SEP);
     key.push('?');
-    key.push_str(&query);
+    let q_start = key.len();
+    push_selected_query(key, input.query, &policy.query_strings);
+    let q_end = key.len();
     for name in &policy.headers {
         key.push(SEP);
         key.push_str(name);
         key.push(':');
-        let values: Vec<&str> = input
+        let mut first = true;
+        for v in input
             .headers
             .get_all(name.as_str())
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .collect();
-        key.push_str(&values.join(","));
+        {
+            if !first {
+                key.push(',');
+            }
+            key.push_str(v);
+            first = false;
+        }
     }
     if !policy.cookies.is_none() {
         key.push(SEP);
@@ -175,6 +208,14 @@ pub fn build(input: &KeyInput<'_>, policy: &CachePolicy) -> EdgeKey {
         key.push_str("ae:");
         key.push_str(normalized_accept_encoding(input.headers, gz, br).unwrap_or(""));
     }
+    (q_start, q_end)
+}
+
+/// Builds the key for a request under `policy`.
+pub fn build(input: &KeyInput<'_>, policy: &CachePolicy) -> EdgeKey {
+    let mut key = String::with_capacity(input.domain.len() + input.path.len() + 32);
+    let (q_start, q_end) = build_into(&mut key, input, policy);
+    let query = &key[q_start..q_end];
     let invalidation_path = if query.is_empty() {
         input.path.to_owned()
     } else {
@@ -345,6 +386,63 @@ mod tests {
             key(&p, "/a", None, &[("accept-encoding", "gzip")]),
             key(&p, "/a", None, &[])
         );
+    }
+
+    #[test]
+    fn build_into_reuses_a_buffer_and_matches_build() {
+        let policies = [
+            policy(Selection::None, &[], Selection::None),
+            policy(Selection::All, &["x-tenant", "x-b"], Selection::All),
+            policy(
+                Selection::Only(vec!["v".into(), "w".into()]),
+                &[],
+                Selection::Only(vec!["lang".into()]),
+            ),
+            policy(
+                Selection::AllExcept(vec!["utm".into()]),
+                &[],
+                Selection::None,
+            ),
+            managed_cache_policy(CACHING_OPTIMIZED_ID).expect("managed"),
+        ];
+        let queries = [
+            None,
+            Some(""),
+            Some("v=1&utm=x&w"),
+            Some("utm=1"),
+            Some("a=1&&b"),
+        ];
+        let mut h = HeaderMap::new();
+        h.append("x-tenant", HeaderValue::from_static("a"));
+        h.append("x-tenant", HeaderValue::from_static("B"));
+        h.append("cookie", HeaderValue::from_static("lang=en; z=1"));
+        h.append("accept-encoding", HeaderValue::from_static("gzip, br"));
+        let mut buf = String::from("left over from an earlier request");
+        for p in &policies {
+            for q in queries {
+                for method in ["GET", "OPTIONS"] {
+                    let input = KeyInput {
+                        domain: "d1.cloudfront.net",
+                        method,
+                        path: "/p",
+                        query: q,
+                        headers: &h,
+                        compress: true,
+                    };
+                    let (a, b) = build_into(&mut buf, &input, p);
+                    let built = build(&input, p);
+                    assert_eq!(buf, built.key);
+                    let sel = select_query(q, &p.query_strings);
+                    assert_eq!(&buf[a..b], sel);
+                    let expected = if sel.is_empty() {
+                        "/p".to_owned()
+                    } else {
+                        format!("/p?{sel}")
+                    };
+                    assert_eq!(built.invalidation_path, expected);
+                }
+            }
+        }
     }
 
     #[test]

@@ -112,18 +112,27 @@ fn serve(
                 },
             };
             let _ = stream.set_nodelay(true);
-            let (inner, dist, cancel) = (Arc::clone(&inner), Arc::clone(&dist), cancel.clone());
+            // One handle per connection: each request clones this connection's own
+            // reference count, never the one every connection on both cores shares.
+            let handle = Arc::new(ConnHandle {
+                inner: Arc::clone(&inner),
+                dist: Arc::clone(&dist),
+            });
+            let cancel = cancel.clone();
             tokio::spawn(async move {
                 let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let (inner, dist) = (Arc::clone(&inner), Arc::clone(&dist));
+                    let handle = Arc::clone(&handle);
                     async move {
                         Ok::<_, std::convert::Infallible>(
-                            on_request(inner, dist, entrance, peer, req).await,
+                            on_request(&handle, entrance, peer, req).await,
                         )
                     }
                 });
+                // Keep-alive; the head and a whole body leave in one writev (hyper's
+                // default for vectored sockets), pipelined responses in one flush.
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
+                    .pipeline_flush(true)
                     .serve_connection(TokioIo::new(stream), svc);
                 tokio::pin!(conn);
                 tokio::select! {
@@ -138,19 +147,28 @@ fn serve(
     });
 }
 
-async fn on_request(
+/// What a connection's requests need, cloned once per connection.
+struct ConnHandle {
     inner: Arc<Inner>,
     dist: Arc<Dist>,
+}
+
+async fn on_request(
+    handle: &ConnHandle,
     entrance: Entrance,
     peer: SocketAddr,
     req: http::Request<hyper::body::Incoming>,
 ) -> http::Response<engine::Body> {
+    let (inner, dist) = (&handle.inner, &handle.dist);
     let (parts, body) = req.into_parts();
-    let body: Bytes = body
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
+    let body: Bytes = if hyper::body::Body::is_end_stream(&body) {
+        Bytes::new()
+    } else {
+        body.collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default()
+    };
     let cfg = &inner.cfg;
     let (pop, at): (usize, GeoPoint) = match entrance {
         Entrance::Pop(i) => {
@@ -174,7 +192,7 @@ async fn on_request(
         client_ip: peer.ip(),
         client_port: peer.port(),
     };
-    engine::handle(Arc::clone(cfg), inner.client.clone(), dist, pop, at, viewer).await
+    engine::handle(cfg, &inner.client, dist, pop, at, viewer).await
 }
 
 impl Edge {

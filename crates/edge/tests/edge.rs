@@ -914,3 +914,94 @@ async fn create_get_list_invalidation_rest_xml() {
         .expect("body")
         .contains("<Code>NoSuchDistribution</Code>"));
 }
+
+/// The POP hit path (served straight from the store) leaves every other rule to the full
+/// path: HEAD, viewer validators, Range, the viewer protocol policy and disallowed methods
+/// answer exactly as before, and a large body filled in many chunks is served whole.
+#[tokio::test]
+async fn pop_hits_keep_validators_ranges_head_protocol_and_methods() {
+    let big = "0123456789abcdef".repeat(16 * 1024);
+    let big_len = big.len().to_string();
+    let body: &'static str = Box::leak(big.into_boxed_str());
+    let o = Origin::start(
+        0,
+        Arc::new(move |p: &http::request::Parts| {
+            let body = if p.uri.path() == "/big" {
+                body
+            } else {
+                "hello world"
+            };
+            resp(
+                200,
+                &[
+                    ("cache-control", "max-age=60"),
+                    ("content-type", "text/plain"),
+                    ("etag", "\"v1\""),
+                ],
+                body,
+            )
+        }),
+    )
+    .await;
+    let s = setup(
+        &dist("", "a", OPTIMIZED, ""),
+        &[("origin-a", &o.url)],
+        |_| {},
+    )
+    .await;
+    let url = format!("{}/x", s.pops["FRA"]);
+    assert_eq!(h(&get(&url, &[]).await, "x-cache"), "Miss from cloudfront");
+    s.clock.advance(Duration::from_secs(3));
+    let hit = get(&url, &[]).await;
+    assert_eq!(h(&hit, "x-cache"), "Hit from cloudfront");
+    assert_eq!(h(&hit, "age"), "3");
+    assert_eq!(h(&hit, "content-length"), "11");
+    assert_eq!(h(&hit, "etag"), "\"v1\"");
+    assert_eq!(h(&hit, "x-amz-cf-pop"), "FRA56-P1");
+    assert_eq!(hit.text().await.expect("body"), "hello world");
+
+    let head = client().head(&url).send().await.expect("head");
+    assert_eq!(head.status(), 200);
+    assert_eq!(h(&head, "x-cache"), "Hit from cloudfront");
+    assert_eq!(h(&head, "content-length"), "11");
+    assert_eq!(head.text().await.expect("body"), "");
+
+    let not_modified = get(&url, &[("if-none-match", "\"v1\"")]).await;
+    assert_eq!(not_modified.status(), 304);
+    assert_eq!(h(&not_modified, "x-cache"), "Hit from cloudfront");
+
+    let part = get(&url, &[("range", "bytes=0-4")]).await;
+    assert_eq!(part.status(), 206);
+    assert_eq!(h(&part, "content-range"), "bytes 0-4/11");
+    assert_eq!(part.text().await.expect("body"), "hello");
+
+    let http_viewer = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(&url)
+        .header("x-ledge-viewer-proto", "http")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(http_viewer.status(), 301);
+    assert_eq!(h(&http_viewer, "x-cache"), "Redirect from cloudfront");
+
+    let post = client().post(&url).body("x").send().await.expect("post");
+    assert_eq!(post.status(), 403);
+    assert_eq!(h(&post, "x-cache"), "Error from cloudfront");
+
+    let big_url = format!("{}/big", s.pops["FRA"]);
+    let miss = get(&big_url, &[]).await;
+    assert_eq!(miss.text().await.expect("body"), body);
+    let hit = get(&big_url, &[]).await;
+    assert_eq!(h(&hit, "x-cache"), "Hit from cloudfront");
+    assert_eq!(h(&hit, "content-length"), big_len);
+    assert_eq!(hit.text().await.expect("body"), body);
+    assert_eq!(
+        o.count(),
+        2,
+        "every answer after the two misses came from the POP"
+    );
+}
