@@ -409,8 +409,8 @@ pub(crate) async fn handle(
             .fetch_add((direct_rtt * 1000.0) as u64, Ordering::Relaxed);
         decorate(
             resp,
-            &cfg,
-            &dist,
+            cfg,
+            dist,
             pop,
             &pop_id,
             &request_id,
@@ -425,7 +425,7 @@ pub(crate) async fn handle(
     };
 
     // A fresh, whole object at this POP answers without the miss path's context.
-    if let Some((resp, age)) = pop_hit(&dist, pop, &spec, b, &path, &req, https, cfg.clock.now()) {
+    if let Some((resp, age)) = pop_hit(dist, pop, &spec, b, &path, &req, https, cfg.clock.now()) {
         counters.edge_hits.fetch_add(1, Ordering::Relaxed);
         return finish(resp, CacheStatus::Hit, Some(Layer::Edge), 0.0, Some(age));
     }
@@ -504,7 +504,7 @@ pub(crate) async fn handle(
         None => None,
         Some(a) => {
             let ip = req.client_ip.to_string();
-            let site = lambda_edge::Site::new(&cfg, &spec, &request_id, pop, &ip);
+            let site = lambda_edge::Site::new(cfg, &spec, &request_id, pop, &ip);
             let mut v = lambda_edge::ViewerRequestView {
                 method: req.method.clone(),
                 uri: path.clone(),
