@@ -61,9 +61,24 @@ pub(crate) struct ApiState {
     deliveries: tokio::sync::Mutex<mpsc::Receiver<Delivery>>,
     inflight: Mutex<Option<InFlight>>,
     init: watch::Sender<InitSignal>,
+    /// True while the runtime waits in `GET …/next`: the environment is ready for an
+    /// event, as Lambda counts it. [`ApiState::ready`] wakes the invoker waiting for it.
+    waiting: std::sync::atomic::AtomicBool,
+    ready: tokio::sync::Notify,
 }
 
 impl ApiState {
+    /// Waits until the runtime asks for its next event (at once when it already has).
+    pub(crate) async fn wait_ready(&self) {
+        let notified = self.ready.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.waiting.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        notified.await;
+    }
+
     pub(crate) fn new() -> (
         Arc<Self>,
         mpsc::Sender<Delivery>,
@@ -75,6 +90,8 @@ impl ApiState {
             deliveries: tokio::sync::Mutex::new(rx),
             inflight: Mutex::new(None),
             init: init_tx,
+            waiting: std::sync::atomic::AtomicBool::new(false),
+            ready: tokio::sync::Notify::new(),
         });
         (state, tx, init_rx)
     }
@@ -116,7 +133,11 @@ async fn next(State(st): State<Arc<ApiState>>) -> Response {
     }
     let delivery = {
         let mut rx = st.deliveries.lock().await;
-        rx.recv().await
+        st.waiting.store(true, std::sync::atomic::Ordering::SeqCst);
+        st.ready.notify_waiters();
+        let d = rx.recv().await;
+        st.waiting.store(false, std::sync::atomic::Ordering::SeqCst);
+        d
     };
     let Some(d) = delivery else {
         // The environment is being torn down: tell the runtime to exit.

@@ -55,6 +55,8 @@ pub(crate) struct Environment {
     spawned_at: Instant,
     init_duration: Option<Duration>,
     pipe: Arc<LogPipe>,
+    /// The Runtime API's state: whether the runtime waits for its next event.
+    api: Arc<ApiState>,
     server: JoinHandle<()>,
     pipe_task: JoinHandle<()>,
     pub(crate) tmp: Option<TmpSlot>,
@@ -110,10 +112,41 @@ impl Environment {
             Err(e) => return Err((StartError::Platform(e.to_string()), tmp)),
         };
         let (state, deliveries, init) = ApiState::new();
-        let server = tokio::spawn(crate::serve::serve(listener, api::router(state)));
-
+        let api = state.clone();
+        let router = api::router(state);
         let launch = &config.launch;
         let mut env = launch.base_env.clone();
+        // ledge's own bootstraps talk over a Unix socket: loopback TCP costs the kernel
+        // several times more per message, and a warm invocation is three messages.
+        let socket_name = format!("ledge-{}-{id}", std::process::id());
+        let unix = if launch.private_socket {
+            match crate::serve::bind_abstract(&socket_name) {
+                Ok(l) => {
+                    env.push(("_LEDGE_RUNTIME_SOCKET".into(), socket_name));
+                    Some(l)
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "no Unix socket for the Runtime API; TCP only");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let server = tokio::spawn({
+            let router = router.clone();
+            async move {
+                match unix {
+                    Some(unix) => {
+                        tokio::join!(
+                            crate::serve::serve(listener, router.clone()),
+                            crate::serve::serve_unix(unix, router)
+                        );
+                    }
+                    None => crate::serve::serve(listener, router).await,
+                }
+            }
+        });
         env.push(("AWS_LAMBDA_RUNTIME_API".into(), addr.to_string()));
         env.push((
             "AWS_LAMBDA_LOG_STREAM_NAME".into(),
@@ -182,6 +215,7 @@ impl Environment {
             spawned_at,
             init_duration: None,
             pipe,
+            api,
             server,
             pipe_task,
             tmp: Some(tmp),
@@ -191,7 +225,24 @@ impl Environment {
     }
 
     /// Runs one invocation to its end. Never fails: every failure is an outcome.
-    pub(crate) async fn invoke(&mut self, inv: Invocation) -> Finished {
+    /// Runs one invocation. `Err` hands the invocation back untouched: the runtime exited
+    /// after its last answer without asking for another event, so on Lambda this event
+    /// would have gone to a fresh environment — the caller starts one.
+    pub(crate) async fn invoke(&mut self, inv: Invocation) -> Result<Finished, Invocation> {
+        if self.initialised {
+            // An environment is ready once its runtime asks for the next event; until
+            // then it may still be finishing the last one, or exiting.
+            let wait = self.process.wait();
+            tokio::select! {
+                biased;
+                () = self.api.wait_ready() => {}
+                _ = wait => return Err(inv),
+            }
+        }
+        Ok(self.run(inv).await)
+    }
+
+    async fn run(&mut self, inv: Invocation) -> Finished {
         let cold = !self.initialised;
         if inv.tail_log {
             self.pipe.set_capture(true);

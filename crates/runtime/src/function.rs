@@ -80,6 +80,9 @@ pub(crate) struct Launch {
     pub(crate) opt_dir: Option<PathBuf>,
     /// Host folder presented at `/var/runtime`.
     pub(crate) runtime_dir: Option<PathBuf>,
+    /// The runtime is ledge's own bootstrap, which can reach the Runtime API through a
+    /// private Unix socket as well (`_LEDGE_RUNTIME_SOCKET`).
+    pub(crate) private_socket: bool,
 }
 
 /// A function version as the runtime runs it.
@@ -334,6 +337,7 @@ impl FunctionConfig {
             use_mounts,
             opt_dir: resolved.opt.clone(),
             runtime_dir: Some(shared.runtime_dir.clone()),
+            private_socket: spec.runtime.is_python(),
         };
         Ok((
             Self {

@@ -428,7 +428,15 @@ impl Task {
                 return;
             }
         };
-        let finished = env.invoke(inv).await;
+        let finished = match env.invoke(inv).await {
+            Ok(finished) => finished,
+            Err(inv) => {
+                // The runtime exited after its last answer: this event starts afresh.
+                let tmp = env.tmp.take();
+                retire(env);
+                return Box::pin(self.run(None, tmp, inv, reply)).await;
+            }
+        };
         // Hand the environment back before answering, so that a caller's next call
         // (which can only arrive after the answer) finds it warm.
         if finished.reusable {
