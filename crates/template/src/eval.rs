@@ -105,6 +105,7 @@ pub(crate) mod kinds {
     pub(crate) const LOG_GROUP: &str = "AWS::Logs::LogGroup";
     pub(crate) const DYNAMODB_TABLE: &str = "AWS::DynamoDB::Table";
     pub(crate) const LAMBDA_VERSION: &str = "AWS::Lambda::Version";
+    pub(crate) const LAMBDA_ALIAS: &str = "AWS::Lambda::Alias";
 }
 use kinds::*;
 
@@ -129,6 +130,8 @@ pub(crate) struct Evaluator<'a> {
     implicit: BTreeMap<String, &'static str>,
     /// `Globals.Function`, for `AutoPublishAlias` set there.
     function_globals: Option<&'a Node>,
+    /// Published version numbers by logical id (see `LoadOptions::versions`); 1 if absent.
+    versions: BTreeMap<String, u32>,
     conditions_done: RefCell<BTreeMap<String, bool>>,
     conditions_open: RefCell<Vec<String>>,
     names_done: RefCell<BTreeMap<String, String>>,
@@ -160,12 +163,25 @@ impl<'a> Evaluator<'a> {
             resources,
             implicit,
             function_globals,
+            versions: BTreeMap::new(),
             conditions_done: RefCell::default(),
             conditions_open: RefCell::default(),
             names_done: RefCell::default(),
             names_open: RefCell::default(),
             warnings: RefCell::default(),
         }
+    }
+
+    /// The version numbers `!Ref Fn.Version` and `AWS::Lambda::Version` resources resolve to.
+    pub(crate) fn with_versions(mut self, versions: BTreeMap<String, u32>) -> Self {
+        self.versions = versions;
+        self
+    }
+
+    /// The published version a function with `AutoPublishAlias` or an
+    /// `AWS::Lambda::Version` resource stands for: the one the app published, else 1.
+    fn version_of(&self, id: &str) -> u32 {
+        self.versions.get(id).copied().unwrap_or(1)
     }
 
     /// Warnings raised while evaluating, in order, each once.
@@ -596,6 +612,9 @@ impl<'a> Evaluator<'a> {
             if let Some(v) = self.sam_function_reference(name, node)? {
                 return Ok(Some(J::String(v)));
             }
+            if let Some(v) = self.sam_alias_reference(name)? {
+                return Ok(Some(J::String(v)));
+            }
             return fail(
                 node,
                 format!("unresolved reference {name}: no parameter or resource of that name"),
@@ -609,9 +628,90 @@ impl<'a> Evaluator<'a> {
             IAM_ROLE | S3_BUCKET | SERVERLESS_SIMPLE_TABLE | DYNAMODB_TABLE | LOG_GROUP => {
                 self.physical_name(name)?
             }
+            // CloudFormation: the version's ARN, `…:function:NAME:N`.
+            LAMBDA_VERSION => self.lambda_version_arn(name, node)?,
+            // CloudFormation: the alias's ARN, `…:function:NAME:ALIAS`.
+            LAMBDA_ALIAS => self.lambda_alias_arn(name, node)?,
             _ => name.to_owned(),
         };
         Ok(Some(J::String(value)))
+    }
+
+    /// The function an `AWS::Lambda::Version` / `AWS::Lambda::Alias` names in
+    /// `FunctionName` (a name, or an ARN with or without a qualifier).
+    fn target_function(&self, id: &str, node: &Node) -> Result<String, EvalError> {
+        let Some(f) = self
+            .resources
+            .get(id)
+            .and_then(|r| r.props)
+            .and_then(|p| p.get("FunctionName"))
+        else {
+            return fail(node, format!("{id} needs FunctionName"));
+        };
+        let f = self.eval_text(f, "FunctionName")?;
+        Ok(function_name_of(&f).to_owned())
+    }
+
+    fn lambda_version_arn(&self, id: &str, node: &Node) -> Result<String, EvalError> {
+        let name = self.target_function(id, node)?;
+        Ok(format!(
+            "{}:{}",
+            self.function_arn(&name),
+            self.version_of(id)
+        ))
+    }
+
+    fn lambda_alias_arn(&self, id: &str, node: &Node) -> Result<String, EvalError> {
+        let name = self.target_function(id, node)?;
+        let Some(alias) = self
+            .resources
+            .get(id)
+            .and_then(|r| r.props)
+            .and_then(|p| p.get("Name"))
+        else {
+            return fail(node, format!("{id} needs Name"));
+        };
+        let alias = self.eval_text(alias, "Name")?;
+        Ok(format!("{}:{alias}", self.function_arn(&name)))
+    }
+
+    /// `AutoPublishAlias` of a SAM function (its own, else `Globals.Function`'s).
+    fn auto_publish_alias(&self, id: &str) -> Option<&'a Node> {
+        self.resources
+            .get(id)
+            .and_then(|r| r.props)
+            .and_then(|p| p.get("AutoPublishAlias"))
+            .or_else(|| {
+                self.function_globals
+                    .and_then(|g| g.get("AutoPublishAlias"))
+            })
+    }
+
+    /// The alias SAM generates for `AutoPublishAlias`, `<Function>Alias<alias>`.
+    fn sam_alias_reference(&self, name: &str) -> Result<Option<String>, EvalError> {
+        for (id, r) in &self.resources {
+            if r.kind != SERVERLESS_FUNCTION {
+                continue;
+            }
+            let Some(rest) = name
+                .strip_prefix(id.as_str())
+                .and_then(|r| r.strip_prefix("Alias"))
+            else {
+                continue;
+            };
+            let Some(alias_node) = self.auto_publish_alias(id) else {
+                continue;
+            };
+            let alias = self.eval_text(alias_node, "AutoPublishAlias")?;
+            let logical: String = alias.chars().filter(char::is_ascii_alphanumeric).collect();
+            if logical == rest {
+                return Ok(Some(format!(
+                    "{}:{alias}",
+                    self.function_arn(&self.physical_name(id)?)
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// SAM's `!Ref Function.Alias` and `!Ref Function.Version` on a function with
@@ -624,23 +724,14 @@ impl<'a> Evaluator<'a> {
             return Ok(None);
         }
         self.ensure_active(id, node)?;
-        let alias_node = self
-            .resources
-            .get(id)
-            .and_then(|r| r.props)
-            .and_then(|p| p.get("AutoPublishAlias"))
-            .or_else(|| {
-                self.function_globals
-                    .and_then(|g| g.get("AutoPublishAlias"))
-            });
-        let Some(alias_node) = alias_node else {
+        let Some(alias_node) = self.auto_publish_alias(id) else {
             return fail(node, format!("{name} needs AutoPublishAlias on {id}"));
         };
         let arn = self.function_arn(&self.physical_name(id)?);
         Ok(Some(if what == "Alias" {
             format!("{arn}:{}", self.eval_text(alias_node, "AutoPublishAlias")?)
         } else {
-            format!("{arn}:1")
+            format!("{arn}:{}", self.version_of(id))
         }))
     }
 
@@ -692,7 +783,24 @@ impl<'a> Evaluator<'a> {
                 Some(format!("arn:aws:dynamodb:{r}:{a}:table/{}", name()?))
             }
             (LOG_GROUP, "Arn") => Some(format!("arn:aws:logs:{r}:{a}:log-group:{}:*", name()?)),
-            (LAMBDA_VERSION, "Version") => Some("1".to_owned()),
+            (LAMBDA_VERSION, "Version") => Some(self.version_of(id).to_string()),
+            // The schema's FunctionArn of a version is the version's ARN.
+            (LAMBDA_VERSION, "FunctionArn") => Some(self.lambda_version_arn(id, node)?),
+            // SAM's generated version: `!GetAtt Fn.Version.Version` / `.FunctionArn`.
+            (SERVERLESS_FUNCTION, "Version.Version" | "Version.FunctionArn") => {
+                if self.auto_publish_alias(id).is_none() {
+                    return fail(
+                        node,
+                        format!("Fn::GetAtt {id}.{attr} needs AutoPublishAlias on {id}"),
+                    );
+                }
+                let n = self.version_of(id);
+                Some(if attr == "Version.Version" {
+                    n.to_string()
+                } else {
+                    format!("{}:{n}", self.function_arn(&name()?))
+                })
+            }
             (other, "Arn") => {
                 let service = other.split("::").nth(1).unwrap_or("unknown").to_lowercase();
                 Some(format!("arn:aws:{service}:{r}:{a}:{}", name()?))
@@ -853,6 +961,14 @@ fn implicit_resources(
     }
     implicit.retain(|id, _| !resources.contains_key(id));
     implicit
+}
+
+/// `NAME` of `NAME`, `arn:aws:lambda:R:A:function:NAME[:Q]` or `A:function:NAME[:Q]`.
+pub(crate) fn function_name_of(f: &str) -> &str {
+    match f.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => f,
+    }
 }
 
 /// Text of a scalar JSON value, as CloudFormation stringifies it.

@@ -50,6 +50,11 @@ pub struct LoadOptions {
     pub account_id: String,
     /// `AWS::StackName`. Empty (the default) means the template folder's name, else `ledge`.
     pub stack_name: String,
+    /// Version numbers the platform published, by logical id: a SAM function with
+    /// `AutoPublishAlias` (for `!Ref Fn.Version`, `!GetAtt Fn.Version.Version` /
+    /// `.FunctionArn`) or an `AWS::Lambda::Version` (its `Ref`, `Version`, `FunctionArn`).
+    /// One not listed resolves to version 1, what a first deployment publishes.
+    pub versions: BTreeMap<String, u32>,
 }
 
 impl Default for LoadOptions {
@@ -59,6 +64,7 @@ impl Default for LoadOptions {
             region: ledge_model::DEFAULT_REGION.to_owned(),
             account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
             stack_name: String::new(),
+            versions: BTreeMap::new(),
         }
     }
 }

@@ -55,7 +55,7 @@ fn is_known_type(kind: &str) -> bool {
         "AWS::IAM::Policy",
         "AWS::Lambda::Permission",
         kinds::LAMBDA_VERSION,
-        "AWS::Lambda::Alias",
+        kinds::LAMBDA_ALIAS,
         "AWS::Lambda::EventInvokeConfig",
         kinds::LOG_GROUP,
     ];
@@ -197,7 +197,8 @@ pub(crate) fn load(
         root.get("Conditions"),
         infos,
         function_globals,
-    );
+    )
+    .with_versions(opts.versions.clone());
 
     // CloudFormation validates every condition, used or not.
     for (key, _) in root

@@ -436,6 +436,91 @@ Resources:
 }
 
 #[test]
+fn versions_resolve_to_what_the_platform_published() {
+    let text = "Globals:
+  Function: {AutoPublishAlias: live}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src, Handler: app.handler, Runtime: python3.12}
+  Other:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: src, Handler: app.handler, Runtime: python3.12, AutoPublishAlias: prod-1}
+  Pinned:
+    Type: AWS::Lambda::Version
+    Properties: {FunctionName: !GetAtt Other.Arn, Description: pinned}
+  Named:
+    Type: AWS::Lambda::Alias
+    Properties: {FunctionName: !Ref Other, FunctionVersion: !GetAtt Pinned.Version, Name: stable}
+  Out:
+    Type: AWS::SNS::Topic
+    Properties:
+      Refs:
+        - !Ref Fn.Version
+        - !GetAtt Fn.Version.FunctionArn
+        - !GetAtt Fn.Version.Version
+        - !Ref FnAliaslive
+        - !Ref OtherAliasprod1
+        - !Ref Pinned
+        - !GetAtt Pinned.Version
+        - !GetAtt Pinned.FunctionArn
+        - !Ref Named
+";
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function";
+    let refs = |t: &Template| t.resources["Out"].properties["Refs"].clone();
+    // Nothing published yet: what a first deployment gets, version 1.
+    let first = load(text);
+    assert_eq!(
+        refs(&first),
+        json!([
+            format!("{arn}:Fn:1"),
+            format!("{arn}:Fn:1"),
+            "1",
+            format!("{arn}:Fn:live"),
+            format!("{arn}:Other:prod-1"),
+            format!("{arn}:Other:1"),
+            "1",
+            format!("{arn}:Other:1"),
+            format!("{arn}:Other:stable"),
+        ])
+    );
+    let later = load_opts(
+        text,
+        &LoadOptions {
+            versions: BTreeMap::from([("Fn".to_owned(), 3), ("Pinned".to_owned(), 7)]),
+            ..opts()
+        },
+    )
+    .expect("loads");
+    assert_eq!(
+        refs(&later),
+        json!([
+            format!("{arn}:Fn:3"),
+            format!("{arn}:Fn:3"),
+            "3",
+            format!("{arn}:Fn:live"),
+            format!("{arn}:Other:prod-1"),
+            format!("{arn}:Other:7"),
+            "7",
+            format!("{arn}:Other:7"),
+            format!("{arn}:Other:stable"),
+        ])
+    );
+    let e = load_err(
+        "Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src
+      Handler: app.handler
+      Runtime: python3.12
+      Environment: {Variables: {A: !GetAtt Fn.Version.FunctionArn}}
+",
+    );
+    assert!(e.contains("needs AutoPublishAlias on Fn"), "{e}");
+}
+
+#[test]
 fn sub_of_an_unknown_name_is_an_error() {
     let e = load_err(
         "Resources:
