@@ -13,6 +13,7 @@ mod ready;
 mod reload;
 mod state;
 pub mod tune; // power tuning on the runtime, pricing from served metrics
+mod versions; // AutoPublishAlias and AWS::Lambda::Version: numbered versions at deploy
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -101,6 +102,13 @@ pub enum AppError {
     Usage(String),
     #[error(transparent)]
     Runtime(#[from] ledge_runtime::RuntimeError),
+    /// The control plane refused a step of the deployment (a version, an alias); the
+    /// user's fault when the template asked for something invalid (exit code 2).
+    #[error("{what}: {source}")]
+    Control {
+        what: String,
+        source: ledge_runtime::ControlError,
+    },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -111,7 +119,16 @@ pub enum AppError {
 impl AppError {
     /// True when the user's input is at fault rather than the platform.
     pub fn is_user_error(&self) -> bool {
-        matches!(self, Self::Template(_) | Self::Deploy(_) | Self::Usage(_))
+        matches!(
+            self,
+            Self::Template(_)
+                | Self::Deploy(_)
+                | Self::Usage(_)
+                | Self::Control {
+                    source: ledge_runtime::ControlError::Invalid(_),
+                    ..
+                }
+        )
     }
 }
 
@@ -133,8 +150,18 @@ pub fn load_template(
     path: &Path,
     parameter_overrides: &BTreeMap<String, String>,
 ) -> Result<Template, AppError> {
+    load_template_with(path, parameter_overrides, &versions::Versions::new())
+}
+
+/// The same, with the version numbers published so far (`LoadOptions::versions`).
+pub(crate) fn load_template_with(
+    path: &Path,
+    parameter_overrides: &BTreeMap<String, String>,
+    versions: &versions::Versions,
+) -> Result<Template, AppError> {
     let opts = LoadOptions {
         parameter_overrides: parameter_overrides.clone(),
+        versions: versions.clone(),
         ..LoadOptions::default()
     };
     Ok(ledge_template::load_file(path, &opts)?)
@@ -214,9 +241,18 @@ impl Platform {
         // --- Lambda API: functions created through the API come back first. ---
         warnings.extend(runtime.restore().await);
         // --- end Lambda API ---
+        // Deploying publishes the versions the template asks for; the template is then
+        // read again with their numbers, and everything below sees that one.
+        let template = match template {
+            Some(t) => {
+                let (t, lines) = live.settle(t, &versions::Versions::new()).await?;
+                warnings.extend(t.warnings.iter().cloned());
+                warnings.extend(lines);
+                Some(t)
+            }
+            None => None,
+        };
         if let Some(t) = &template {
-            warnings.extend(t.warnings.iter().cloned());
-            warnings.extend(live.apply(t).await?);
             warnings.extend(lambda::apply_event_configs(&runtime, t)); // Lambda API
             for spec in &t.functions {
                 functions.insert(
@@ -274,6 +310,8 @@ impl Platform {
             invalidation_store: Some(Arc::new(edge::StoreInvalidations::new(
                 runtime.store().clone(),
             ))),
+            // Lambda@Edge: associated versions run on the same runtime.
+            invoker: Some(runtime.clone() as Arc<dyn ledge_model::Invoke>),
             ..ledge_edge::EdgeConfig::default()
         };
         config.apply_edge(&mut edge_cfg)?;

@@ -14,7 +14,8 @@ use notify_debouncer_mini::{new_debouncer, DebounceEventResult};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{layers, load_template, AppError};
+use crate::versions::{self, Versions};
+use crate::{layers, load_template, load_template_with, AppError};
 
 /// Logical ids (and names) → function names, shared with the Lambda API.
 pub(crate) type Aliases = Arc<RwLock<std::collections::HashMap<String, FunctionName>>>;
@@ -28,6 +29,9 @@ pub(crate) struct Live {
     /// By logical id: the spec as written in the template when last applied, and as
     /// deployed then (template layers resolved to version ARNs).
     applied: Mutex<BTreeMap<String, (FunctionSpec, FunctionSpec)>>,
+    /// Version numbers published for the template (`AutoPublishAlias`,
+    /// `AWS::Lambda::Version`) when last applied.
+    versions: Mutex<Versions>,
     events: mpsc::Sender<String>,
     /// Run after each successful reload (e.g. redeploying HTTP APIs); lines are shown.
     hooks: Mutex<Vec<ReloadHook>>,
@@ -59,6 +63,7 @@ impl Live {
             overrides,
             aliases,
             applied: Mutex::new(BTreeMap::new()),
+            versions: Mutex::new(Versions::new()),
             events,
             hooks: Mutex::new(Vec::new()),
             async_hooks: Mutex::new(Vec::new()),
@@ -81,6 +86,35 @@ impl Live {
 
     pub(crate) fn say(&self, line: String) {
         let _ = self.events.try_send(line);
+    }
+
+    /// The version numbers published when the template was last applied.
+    pub(crate) fn versions(&self) -> Versions {
+        self.versions.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    /// Applies `template` (loaded with the numbers in `loaded_with`), and when that
+    /// published versions it did not name, loads it again with them: the template
+    /// returned resolves `!Ref Fn.Version` to what runs. Functions that changed because
+    /// of it (one whose configuration names another's version) are deployed again.
+    pub(crate) async fn settle(
+        &self,
+        template: Template,
+        loaded_with: &Versions,
+    ) -> Result<(Template, Vec<String>), AppError> {
+        let mut lines = self.apply(&template).await?;
+        let published = self.versions();
+        if versions::resolved_by(&published, loaded_with) {
+            return Ok((template, lines));
+        }
+        let Some(path) = &self.template_path else {
+            return Ok((template, lines));
+        };
+        let again = load_template_with(path, &self.overrides, &published)?;
+        if again.functions != template.functions {
+            lines.extend(self.apply(&again).await?);
+        }
+        Ok((again, lines))
     }
 
     /// Brings the runtime in line with the template: publishes changed layers, deploys
@@ -151,8 +185,15 @@ impl Live {
                 a.insert(id.clone(), spec.name.clone());
             }
         }
+        let first = previous.is_empty();
         if let Ok(mut m) = self.applied.lock() {
             *m = next;
+        }
+        let before = self.versions();
+        let (published, more) = versions::publish(&self.runtime, template, &before, !first).await?;
+        lines.extend(more);
+        if let Ok(mut v) = self.versions.lock() {
+            *v = published;
         }
         Ok(lines)
     }
@@ -181,7 +222,8 @@ impl Live {
         let Some(path) = &self.template_path else {
             return;
         };
-        let template = match load_template(path, &self.overrides) {
+        let loaded_with = self.versions();
+        let template = match load_template_with(path, &self.overrides, &loaded_with) {
             Ok(t) => t,
             Err(e) => {
                 self.say(format!(
@@ -190,8 +232,8 @@ impl Live {
                 return;
             }
         };
-        match self.apply(&template).await {
-            Ok(mut lines) => {
+        match self.settle(template, &loaded_with).await {
+            Ok((template, mut lines)) => {
                 if let Ok(hooks) = self.hooks.lock() {
                     for hook in hooks.iter() {
                         lines.extend(hook(&template));
