@@ -14,6 +14,15 @@
 //! my-site = "static"
 //! [edge.clients]                  # client address -> viewer location
 //! "127.0.0.2" = "NRT"
+//! [edge.lambda_edge]              # Lambda@Edge quotas (CloudFront's classic values by default)
+//! viewer_memory_mb = 128
+//! viewer_timeout_s = 5
+//! origin_memory_mb = 10240
+//! origin_timeout_s = 30
+//! viewer_response_bytes = 40960   # generated / updated response, headers + body
+//! origin_response_bytes = 1048576
+//! viewer_body_bytes = 40960       # IncludeBody truncation
+//! origin_body_bytes = 1048576
 //!
 //! [aws.endpoints]                 # for REST APIs' AWS integrations, below AWS_ENDPOINT_URL*
 //! dynamodb = "http://127.0.0.1:8000"
@@ -62,6 +71,45 @@ pub struct EdgeSection {
     pub buckets: BTreeMap<String, PathBuf>,
     #[serde(default)]
     pub clients: BTreeMap<String, String>,
+    #[serde(default)]
+    pub lambda_edge: LambdaEdgeSection,
+}
+
+/// `[edge.lambda_edge]`: Lambda@Edge quotas; each unset key keeps CloudFront's value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaEdgeSection {
+    pub viewer_memory_mb: Option<u32>,
+    pub viewer_timeout_s: Option<u32>,
+    pub origin_memory_mb: Option<u32>,
+    pub origin_timeout_s: Option<u32>,
+    pub viewer_response_bytes: Option<usize>,
+    pub origin_response_bytes: Option<usize>,
+    pub viewer_body_bytes: Option<usize>,
+    pub origin_body_bytes: Option<usize>,
+}
+
+impl LambdaEdgeSection {
+    fn apply(&self, q: &mut ledge_edge::lambda_edge::Quotas) {
+        let set_u32 = |v: Option<u32>, slot: &mut u32| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set_u32(self.viewer_memory_mb, &mut q.viewer_memory_mb);
+        set_u32(self.viewer_timeout_s, &mut q.viewer_timeout_s);
+        set_u32(self.origin_memory_mb, &mut q.origin_memory_mb);
+        set_u32(self.origin_timeout_s, &mut q.origin_timeout_s);
+        let set = |v: Option<usize>, slot: &mut usize| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(self.viewer_response_bytes, &mut q.viewer_response_bytes);
+        set(self.origin_response_bytes, &mut q.origin_response_bytes);
+        set(self.viewer_body_bytes, &mut q.viewer_body_bytes);
+        set(self.origin_body_bytes, &mut q.origin_body_bytes);
+    }
 }
 
 /// One of `[edge] pops`: a code from the default or known list, or a table.
@@ -248,6 +296,7 @@ impl LedgeConfig {
                 .entry(name.clone())
                 .or_insert_with(|| self.base_dir.join(dir));
         }
+        e.lambda_edge.apply(&mut cfg.lambda_edge);
         for (addr, loc) in &e.clients {
             let ip: IpAddr = addr
                 .parse()
@@ -288,6 +337,9 @@ pop_capacity_mb = 8
 site = "static"
 [edge.clients]
 "127.0.0.2" = "SYD"
+[edge.lambda_edge]
+viewer_timeout_s = 10
+origin_response_bytes = 2048
 [aws.endpoints]
 dynamodb = "http://127.0.0.1:8000"
 default = "http://127.0.0.1:4566"
@@ -310,6 +362,12 @@ default = "http://127.0.0.1:4566"
         assert_eq!(edge.pop_capacity_bytes, 8 << 20);
         assert_eq!(edge.buckets["site"], PathBuf::from("/srv/app/static"));
         assert_eq!(edge.client_locations.len(), 1);
+        assert_eq!(edge.lambda_edge.viewer_timeout_s, 10);
+        assert_eq!(edge.lambda_edge.origin_response_bytes, 2048);
+        assert_eq!(
+            edge.lambda_edge.viewer_memory_mb, 128,
+            "unset keys keep CloudFront's"
+        );
         let (services, default) = cfg.aws_endpoints();
         assert_eq!(services["dynamodb"], "http://127.0.0.1:8000");
         assert_eq!(default.as_deref(), Some("http://127.0.0.1:4566"));
@@ -319,6 +377,8 @@ default = "http://127.0.0.1:4566"
     fn unknown_keys_and_bad_values_are_named() {
         let e = LedgeConfig::parse("[edge]\nhomme = \"FRA\"\n").expect_err("typo");
         assert!(e.contains("homme"), "{e}");
+        let e = LedgeConfig::parse("[edge.lambda_edge]\nviewer_memory = 256\n").expect_err("quota");
+        assert!(e.contains("viewer_memory"), "{e}");
         let e = LedgeConfig::parse("[cdn]\n").expect_err("section");
         assert!(e.contains("cdn"), "{e}");
         let e = LedgeConfig::parse("[aws.endpoints]\nsqs = \"localhost:9324\"\n").expect_err("url");
