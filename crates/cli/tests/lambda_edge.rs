@@ -5,7 +5,7 @@
 //! `X-Cache`), origin-response once per miss (counted in the function's log), the version
 //! and alias published at deploy and kept across a restart, `$LATEST` and aliases refused
 //! with CloudFront's message (exit 2), and a code change published as a new version that
-//! the association then uses.
+//! the association then uses; and `examples/site`'s Node.js security headers.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -422,5 +422,57 @@ fn a_code_change_publishes_a_new_version_and_the_association_uses_it() {
     assert_eq!(g.x_cache, "Hit from cloudfront");
     assert_eq!(g.header("x-headers-revision"), "2");
 
+    s.stop();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name();
+        if name == ".ledge" || name == "__pycache__" {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(&name));
+        if src.is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_site_example_adds_security_headers_at_origin_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
+    copy_dir(&example, &dir.path().join("app"));
+    let s = start(dir.path(), &["--no-watch"]);
+    assert_eq!(s.live("SecurityHeaders"), "1");
+    let fra = s.up.ready["distributions"]["SiteDistribution"]["pops"]["FRA"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (i, want) in ["Miss from cloudfront", "Hit from cloudfront"]
+        .into_iter()
+        .enumerate()
+    {
+        let g = get(&format!("{fra}/site.css"));
+        assert_eq!((g.status, g.x_cache.as_str()), (200, want), "request {i}");
+        assert_security_headers(&g);
+        assert!(
+            g.header("content-security-policy")
+                .starts_with("default-src 'self'"),
+            "{:?}",
+            g.headers
+        );
+    }
+    // The API behaviour has no association: its responses are the function's own.
+    let g = get(&format!("{fra}/api/hello?name=edge"));
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert_eq!(g.header("strict-transport-security"), "");
+    eventually(30, "the function's REPORT line", || {
+        s.log_count("SecurityHeaders", "REPORT RequestId") >= 1
+    });
+    assert_eq!(s.log_count("SecurityHeaders", "REPORT RequestId"), 1);
     s.stop();
 }
