@@ -128,11 +128,12 @@ fn serve(
                         )
                     }
                 });
-                // Keep-alive; the head and a whole body leave in one writev (hyper's
-                // default for vectored sockets), pipelined responses in one flush.
+                // Keep-alive; the head and a whole cached body leave in one writev without
+                // copying the body (hyper's queue strategy, its default on TCP). Not
+                // `pipeline_flush`: it switches hyper to copying every body into its
+                // buffer (a 100 KiB hit became one 100 KiB memcpy and `send`).
                 let conn = hyper::server::conn::http1::Builder::new()
                     .keep_alive(true)
-                    .pipeline_flush(true)
                     .serve_connection(TokioIo::new(stream), svc);
                 tokio::pin!(conn);
                 tokio::select! {
