@@ -113,6 +113,13 @@ PYEOF
 $PY "$SCRATCH/origin.py" "$ORIGIN_PORT" &
 ORIGIN_PID=$!
 origin_count() { curl -s "http://127.0.0.1:$ORIGIN_PORT/__count"; }
+# Waits until the origin's counter stops moving (requests a stopped server left queued at
+# the origin are counted by then, not in the next run).
+settle() {
+  local a b
+  a=$(origin_count)
+  for _ in $(seq 1 50); do sleep 0.2; b=$(origin_count); [ "$a" = "$b" ] && return 0; a=$b; done
+}
 
 # --- nginx proxy_cache -----------------------------------------------------------------
 NGX=$SCRATCH/nginx
@@ -305,26 +312,28 @@ PYEOF
 
 bench_side() { # side run
   local side=$1 run=$2
+  # The expiry run starts right after the fill, the same for every side: with max-age=2
+  # the fifth expiry lands ~10.1 s after the fill, at the edge of wrk's 10 s window.
   case $side in
     nginx)
       start_nginx on
-      warm nginx /1k.json
+      settle; warm nginx /1k.json
       run_wrk nginx "hit 1k" "$run" /1k.json "$DURATION"
-      curl -s -o /dev/null "$BASE/short/1k.json"
+      settle; curl -s -o /dev/null "$BASE/short/1k.json"
       run_wrk nginx expiry "$run" /short/1k.json "$EXPIRY_DURATION"
       stop_server
       start_nginx off
-      warm nginx /100k.json
+      settle; warm nginx /100k.json
       run_wrk nginx "hit 100k" "$run" /100k.json "$DURATION"
       stop_server
       ;;
     varnish | ledge)
       "start_$side"
-      warm "$side" /1k.json
+      settle; warm "$side" /1k.json
       run_wrk "$side" "hit 1k" "$run" /1k.json "$DURATION"
-      warm "$side" /100k.json
+      settle; warm "$side" /100k.json
       run_wrk "$side" "hit 100k" "$run" /100k.json "$DURATION"
-      curl -s -o /dev/null "$BASE/short/1k.json"
+      settle; curl -s -o /dev/null "$BASE/short/1k.json"
       run_wrk "$side" expiry "$run" /short/1k.json "$EXPIRY_DURATION"
       stop_server
       ;;
