@@ -516,8 +516,16 @@ pub async fn invoke_once(
             }
         ))
     })?;
-    let scratch = std::env::temp_dir().join(format!("ledge-invoke-{}", std::process::id()));
-    let mut rc = RuntimeConfig::new(&scratch);
+    /// Removes the one-shot state dir however the invocation ends (an early `?` too).
+    struct Scratch(PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("ledge-invoke-{}", std::process::id())));
+    let mut rc = RuntimeConfig::new(&scratch.0);
     rc.write_logs = false;
     rc.echo_logs = if tail_log {
         LogEcho::None
@@ -543,7 +551,7 @@ pub async fn invoke_once(
     req.tail_log = tail_log;
     let result = ledge_model::Invoke::invoke(&runtime, req).await;
     runtime.shutdown().await;
-    let _ = std::fs::remove_dir_all(&scratch);
+    drop(scratch);
     let result = result.map_err(|e| AppError::Usage(e.to_string()))?;
     Ok((result, warnings))
 }
