@@ -13,6 +13,7 @@ mod artifacts;
 mod control;
 mod env;
 mod function;
+mod installed;
 pub mod logs;
 pub mod node;
 pub mod payloads;

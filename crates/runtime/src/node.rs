@@ -60,10 +60,10 @@ pub(crate) fn stand_in_warning(function: &str, major: u32, node: &NodeBinary) ->
 fn lookup(major: u32) -> Result<NodeBinary, String> {
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut found: Vec<NodeBinary> = Vec::new();
-    for dir in search_dirs(major) {
+    for dir in crate::installed::search_dirs(".nvm/versions/node", &format!("v{major}.")) {
         for name in ["node", "nodejs"] {
             let candidate = dir.join(name);
-            if !is_executable(&candidate) {
+            if !crate::installed::is_executable(&candidate) {
                 continue;
             }
             let real = std::fs::canonicalize(&candidate).unwrap_or_else(|_| candidate.clone());
@@ -83,46 +83,6 @@ fn lookup(major: u32) -> Result<NodeBinary, String> {
         .into_iter()
         .reduce(|best, n| if n.major > best.major { n } else { best })
         .ok_or_else(|| format!("no Node.js found for nodejs{major}.x (looked for node on PATH, /usr/local/bin, /usr/bin and ~/.nvm/versions/node)"))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
-/// PATH without shim directories, the system locations, then nvm installs of the major.
-fn search_dirs(major: u32) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.retain(|d| !d.to_string_lossy().contains("shims"));
-    for d in ["/usr/local/bin", "/usr/bin", "/bin"] {
-        let d = PathBuf::from(d);
-        if !dirs.contains(&d) {
-            dirs.push(d);
-        }
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let versions = Path::new(&home).join(".nvm/versions/node");
-        if let Ok(rd) = std::fs::read_dir(&versions) {
-            let mut found: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(&format!("v{major}.")))
-                })
-                .map(|p| p.join("bin"))
-                .collect();
-            found.sort();
-            found.reverse();
-            dirs.extend(found);
-        }
-    }
-    dirs
 }
 
 fn probe(path: &Path) -> Result<NodeBinary, String> {

@@ -62,18 +62,18 @@ impl Pythons {
             return probe(p);
         }
         let exact = format!("python3.{minor}");
-        for dir in search_dirs(minor) {
+        for dir in crate::installed::search_dirs(".pyenv/versions", &format!("3.{minor}.")) {
             let candidate = dir.join(&exact);
-            if is_executable(&candidate) {
+            if crate::installed::is_executable(&candidate) {
                 if let Ok(i) = probe(&candidate) {
                     return Ok(i);
                 }
             }
         }
         let mut best: Option<Interpreter> = None;
-        for dir in search_dirs(minor) {
+        for dir in crate::installed::search_dirs(".pyenv/versions", &format!("3.{minor}.")) {
             let candidate = dir.join("python3");
-            if is_executable(&candidate) {
+            if crate::installed::is_executable(&candidate) {
                 if let Ok(i) = probe(&candidate) {
                     if best.as_ref().is_none_or(|b| i.minor > b.minor) {
                         best = Some(i);
@@ -83,46 +83,6 @@ impl Pythons {
         }
         best.ok_or_else(|| format!("no Python interpreter found for python3.{minor} (looked for python3.{minor} and python3 on PATH, /usr/bin, /usr/local/bin and ~/.pyenv/versions)"))
     }
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
-/// PATH without shim directories, then the system locations, then pyenv installs.
-fn search_dirs(minor: u32) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.retain(|d| !d.to_string_lossy().contains("shims"));
-    for d in ["/usr/local/bin", "/usr/bin", "/bin"] {
-        let d = PathBuf::from(d);
-        if !dirs.contains(&d) {
-            dirs.push(d);
-        }
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let versions = Path::new(&home).join(".pyenv/versions");
-        if let Ok(rd) = std::fs::read_dir(&versions) {
-            let mut found: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(&format!("3.{minor}.")))
-                })
-                .map(|p| p.join("bin"))
-                .collect();
-            found.sort();
-            found.reverse();
-            dirs.extend(found);
-        }
-    }
-    dirs
 }
 
 const PROBE: &str = "import sys, site\nprint(sys.version_info[1])\nprint(sys.version.split()[0])\nfor d in site.getsitepackages(): print(d)\n";
