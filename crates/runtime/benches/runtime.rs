@@ -6,49 +6,23 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ledge_model::{FunctionSpec, Invoke, InvokeRequest, MemoryMb, TimeoutSecs};
+use ledge_model::FunctionSpec;
 use ledge_runtime::{Runtime, RuntimeConfig};
 
 const PYTHON: &str = "/usr/bin/python3.11";
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
+mod common;
 
-fn sorted(mut v: Vec<f64>) -> Vec<f64> {
-    v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
-    v
-}
+use common::{invoke, pct, sorted};
 
 fn write_fn(dir: &Path, body: &str) -> PathBuf {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    std::fs::write(dir.join("handler.py"), body).expect("write");
-    dir.to_owned()
+    common::write_fn(dir, "handler.py", body)
 }
 
 fn spec(name: &str, dir: &Path, memory: u32) -> FunctionSpec {
-    let mut s = FunctionSpec::with_defaults(
-        name.parse().expect("name"),
-        dir.to_owned(),
-        "handler.handler",
-        "python3.11".parse().expect("runtime"),
-    );
-    s.memory = MemoryMb::new(memory).expect("memory");
-    s.timeout = TimeoutSecs::new(60).expect("timeout");
-    s
-}
-
-async fn invoke(rt: &Runtime, name: &str, payload: &str) -> (Duration, ledge_model::InvokeResult) {
-    let req = InvokeRequest::new(name.parse().expect("name"), payload.as_bytes().to_vec());
-    let t = Instant::now();
-    let r = rt.invoke(req).await.expect("invoke");
-    (t.elapsed(), r)
+    common::spec(name, dir, "handler.handler", "python3.11", memory)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -82,39 +56,13 @@ async fn main() {
         rt.deploy(spec(&name, &trivial, memory))
             .await
             .expect("deploy");
-        for _ in 0..200 {
-            invoke(&rt, &name, "{}").await;
-        }
-        let mut total = Vec::with_capacity(n_warm);
-        let mut overhead = Vec::with_capacity(n_warm);
-        let mut env_side = Vec::with_capacity(n_warm);
-        for _ in 0..n_warm {
-            let (t, r) = invoke(&rt, &name, "{}").await;
-            let v: serde_json::Value = serde_json::from_slice(r.outcome.payload()).expect("json");
-            let handler_us = v["handler_us"].as_f64().unwrap_or(0.0);
-            let us = t.as_secs_f64() * 1e6;
-            total.push(us);
-            overhead.push(us - handler_us);
-            env_side.push(r.report.expect("report").duration.as_secs_f64() * 1e6);
-        }
-        let (total, overhead, env_side) = (sorted(total), sorted(overhead), sorted(env_side));
-        println!("## Warm invoke, trivial Python handler, {memory} MB, {n_warm} sequential calls (in-process `Invoke`)\n");
-        println!("| measure | p50 | p99 |\n|---|---|---|");
-        println!(
-            "| round trip (µs) | {:.0} | {:.0} |",
-            pct(&total, 0.5),
-            pct(&total, 0.99)
-        );
-        println!(
-            "| ledge overhead = round trip − handler time (µs) | {:.0} | {:.0} |",
-            pct(&overhead, 0.5),
-            pct(&overhead, 0.99)
-        );
-        println!(
-            "| REPORT Duration: event delivered → response posted (µs) | {:.0} | {:.0} |\n",
-            pct(&env_side, 0.5),
-            pct(&env_side, 0.99)
-        );
+        common::warm_table(
+            &rt,
+            &name,
+            n_warm,
+            &format!("Warm invoke, trivial Python handler, {memory} MB"),
+        )
+        .await;
     }
 
     // ---- 2. cold start vs `python3 -c 'import handler'` --------------------------------
