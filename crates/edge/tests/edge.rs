@@ -1005,3 +1005,202 @@ async fn pop_hits_keep_validators_ranges_head_protocol_and_methods() {
         "every answer after the two misses came from the POP"
     );
 }
+
+/// An origin speaking raw HTTP/1.1, one request per connection: while `truncate` is set it
+/// promises `Content-Length: 100000` and closes after 4 KiB; otherwise it sends all of it.
+struct RawOrigin {
+    url: String,
+    hits: Arc<AtomicU64>,
+    truncate: Arc<std::sync::atomic::AtomicBool>,
+}
+
+const RAW_LEN: usize = 100_000;
+
+impl RawOrigin {
+    async fn start() -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let hits = Arc::new(AtomicU64::new(0));
+        let truncate = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (h, t) = (hits.clone(), truncate.clone());
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let (h, t) = (h.clone(), t.clone());
+                tokio::spawn(async move {
+                    let mut req = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => req.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    h.fetch_add(1, Ordering::SeqCst);
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncache-control: max-age=300\r\ncontent-length: {RAW_LEN}\r\nconnection: close\r\n\r\n"
+                    );
+                    let sent = if t.load(Ordering::SeqCst) {
+                        4096
+                    } else {
+                        RAW_LEN
+                    };
+                    let _ = stream.write_all(head.as_bytes()).await;
+                    let _ = stream.write_all(&vec![b'z'; sent]).await;
+                    let _ = stream.flush().await;
+                    // Dropping the stream closes the connection, short of the promised length.
+                });
+            }
+        });
+        RawOrigin {
+            url: format!("http://{addr}"),
+            hits,
+            truncate,
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads a viewer's body to the end: the bytes received, and whether it ended cleanly.
+async fn drain(mut r: reqwest::Response) -> (usize, bool) {
+    let mut n = 0;
+    loop {
+        match r.chunk().await {
+            Ok(Some(c)) => n += c.len(),
+            Ok(None) => return (n, true),
+            Err(_) => return (n, false),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_origin_response_is_never_cached() {
+    let o = RawOrigin::start().await;
+    // FRA and MUC share the eu-central-1 regional edge cache.
+    let s = setup(
+        &dist("", "a", OPTIMIZED, ""),
+        &[("origin-a", &o.url)],
+        |c| {
+            c.pops = vec![
+                ledge_edge::Pop::new("FRA", "FRA56-P1", "Frankfurt", "DE", 50.03, 8.57),
+                ledge_edge::Pop::new("MUC", "MUC50-C1", "Munich", "DE", 48.35, 11.79),
+            ];
+        },
+    )
+    .await;
+    let url = format!("{}/big.bin", s.pops["FRA"]);
+    // The viewer gets the origin's status and headers, then the connection drops short.
+    let r = get(&url, &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(h(&r, "x-cache"), "Miss from cloudfront");
+    let (got, clean) = drain(r).await;
+    assert!(!clean, "a cut body must not end cleanly for the viewer");
+    assert!(got < RAW_LEN, "{got} bytes");
+    // Nothing was kept: not at the POP, not at the regional edge cache.
+    let r = get(&url, &[]).await;
+    assert_eq!(h(&r, "x-cache"), "Miss from cloudfront");
+    assert_eq!(drain(r).await, (4096, false));
+    assert_eq!(o.count(), 2);
+    let r = get(&format!("{}/big.bin", s.pops["MUC"]), &[]).await;
+    assert_eq!(h(&r, "x-cache"), "Miss from cloudfront");
+    drain(r).await;
+    assert_eq!(o.count(), 3, "the regional cache kept nothing either");
+    // A whole response is cached as usual.
+    o.truncate.store(false, Ordering::SeqCst);
+    let r = get(&url, &[]).await;
+    assert_eq!(h(&r, "x-cache"), "Miss from cloudfront");
+    assert_eq!(drain(r).await, (RAW_LEN, true));
+    assert_eq!(o.count(), 4);
+    let r = get(&url, &[]).await;
+    assert_eq!(h(&r, "x-cache"), "Hit from cloudfront");
+    assert_eq!(h(&r, "content-length"), RAW_LEN.to_string());
+    assert_eq!(drain(r).await, (RAW_LEN, true));
+    let r = get(
+        &format!("{}/big.bin", s.pops["MUC"]),
+        &[("pragma", "server-timing")],
+    )
+    .await;
+    assert_eq!(h(&r, "x-cache"), "Hit from cloudfront");
+    assert!(h(&r, "server-timing").contains("cdn-hit-layer;desc=\"REC\""));
+    assert_eq!(drain(r).await, (RAW_LEN, true));
+    assert_eq!(o.count(), 4);
+}
+
+#[tokio::test]
+async fn origin_shield_serves_other_regions_and_invalidation_clears_it() {
+    let o = Origin::start(0, fixed(200, &[("cache-control", "max-age=600")], "s")).await;
+    let yaml = dist("", "a", OPTIMIZED, "").replacen(
+        "DomainName: origin-a\n",
+        "DomainName: origin-a\n            OriginShield: {Enabled: true, OriginShieldRegion: us-east-1}\n",
+        1,
+    );
+    let s = setup(&yaml, &[("origin-a", &o.url)], |_| {}).await;
+    let layer = |pop: &'static str| {
+        let url = format!("{}/shielded.txt", s.pops[pop]);
+        async move {
+            let r = get(&url, &[("pragma", "server-timing")]).await;
+            let st = h(&r, "server-timing");
+            let x = h(&r, "x-cache");
+            assert_eq!(r.text().await.expect("body"), "s");
+            let layer = st
+                .split("cdn-hit-layer;desc=\"")
+                .nth(1)
+                .and_then(|t| t.split('"').next())
+                .unwrap_or("")
+                .to_owned();
+            (x, layer)
+        }
+    };
+    // FRA → eu-central-1 → shield us-east-1 → origin.
+    assert_eq!(layer("FRA").await.0, "Miss from cloudfront");
+    assert_eq!(o.count(), 1);
+    // NRT → ap-northeast-1 (miss) → the shield answers.
+    assert_eq!(
+        layer("NRT").await,
+        ("Hit from cloudfront".to_owned(), "Origin Shield".to_owned())
+    );
+    // IAD's own regional cache is the shield region: a REC hit.
+    assert_eq!(
+        layer("IAD").await,
+        ("Hit from cloudfront".to_owned(), "REC".to_owned())
+    );
+    assert_eq!(
+        layer("NRT").await,
+        ("Hit from cloudfront".to_owned(), "EDGE".to_owned())
+    );
+    assert_eq!(o.count(), 1);
+    let report = s.edge.report(&s.id).expect("report");
+    let pop = |id: &str| {
+        report
+            .pops
+            .iter()
+            .find(|p| p.pop == id)
+            .cloned()
+            .expect("pop")
+    };
+    assert_eq!(pop("FRA56-P1").origin_fetches, 1);
+    assert_eq!(
+        (pop("NRT57-P2").regional_hits, pop("NRT57-P2").edge_hits),
+        (1, 1)
+    );
+    assert_eq!(pop("NRT57-P2").origin_fetches, 0);
+    assert_eq!(pop("IAD89-C1").regional_hits, 1);
+
+    s.edge
+        .invalidate(&s.id, &["/shielded.txt".to_owned()], None)
+        .expect("invalidate");
+    // Every tier was cleared: NRT's POP and REC and the shield miss.
+    assert_eq!(layer("NRT").await.0, "Miss from cloudfront");
+    assert_eq!(o.count(), 2);
+    // FRA's POP and REC were cleared too: the shield (refilled by NRT) answers.
+    assert_eq!(
+        layer("FRA").await,
+        ("Hit from cloudfront".to_owned(), "Origin Shield".to_owned())
+    );
+    assert_eq!(o.count(), 2);
+}
