@@ -71,7 +71,9 @@ impl TierStore {
     /// Stores `entry`; while its body fills it is stored at its current weight, then again
     /// at its full weight — or removed if the body is cut short.
     pub(crate) fn insert(&self, key: String, entry: Arc<Entry>) {
-        if !entry.storable {
+        // A body that already failed is never stored (one still filling is removed by the
+        // task below if it fails).
+        if !entry.storable || entry.body.state() == Some(false) {
             return;
         }
         self.cache.insert(key.clone(), Arc::clone(&entry));
