@@ -19,7 +19,7 @@ use ledge_edge::{
     DistributionInfo, DistributionSpec, Edge, EdgeConfig, EdgeError, Invalidation,
     InvalidationStatus, InvalidationStore,
 };
-use ledge_gateway::rest::sigv4::{self, AccessKeys, SignedRequest};
+use ledge_gateway::rest::sigv4::{self, AccessKeys};
 use ledge_store::{InvalidationRecord, Store};
 use ledge_template::Template;
 use tokio_util::sync::CancellationToken;
@@ -336,24 +336,8 @@ async fn guard(State(auth): State<Arc<Option<AccessKeys>>>, req: Request, next: 
     let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
         return denied("InvalidArgument", "request body too large");
     };
-    let headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let signed = SignedRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or_default(),
-        headers: &headers,
-        body: &bytes,
-    };
-    match sigv4::verify(keys, CLOUDFRONT_SERVICE, &signed, SystemTime::now()) {
+    let path = parts.uri.path();
+    match sigv4::verify_http(keys, CLOUDFRONT_SERVICE, &parts, path, &bytes, SystemTime::now()) {
         Ok(_) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await

@@ -17,7 +17,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::{json, Value as J};
 
 use super::server::{RestApi, RestRegistry};
-use super::sigv4::{self, AccessKeys, SignedRequest};
+use super::sigv4::{self, AccessKeys};
 use super::spec::{MethodSetting, RestStageSpec, UnauthorizedStrategy};
 use crate::common::ids;
 
@@ -87,24 +87,8 @@ async fn guard(State(m): State<Arc<Management>>, req: Request, next: Next) -> Re
                     "request body too large",
                 );
             };
-            let headers: Vec<(String, String)> = parts
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let signed = SignedRequest {
-                method: parts.method.as_str(),
-                path: parts.uri.path(),
-                query: parts.uri.query().unwrap_or_default(),
-                headers: &headers,
-                body: &bytes,
-            };
-            match sigv4::verify(keys, "apigateway", &signed, std::time::SystemTime::now()) {
+            let now = std::time::SystemTime::now();
+            match sigv4::verify_http(keys, "apigateway", &parts, parts.uri.path(), &bytes, now) {
                 Ok(_) => Request::from_parts(parts, axum::body::Body::from(bytes)),
                 Err(sigv4::SigV4Error::Missing) => {
                     return error(

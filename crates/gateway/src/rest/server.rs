@@ -35,7 +35,7 @@ use super::integration::{self as mapped, CompiledMapping};
 use super::proxy as rest_proxy;
 use super::resources::ResourceTree;
 use super::response as rest_response;
-use super::sigv4::{self, AccessKeys, SignedRequest};
+use super::sigv4::{self, AccessKeys};
 use super::spec::*;
 use super::usage::{self, UsageLedger};
 use crate::common::access_log::{self, AccessLogSink};
@@ -1079,24 +1079,8 @@ where
     if refresh {
         let authorized = !mc.policy.require_authorization
             || {
-                let headers: Vec<(String, String)> = parts
-                    .headers
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.as_str().to_owned(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
-                let signed = SignedRequest {
-                    method,
-                    path: raw_path,
-                    query: parts.uri.query().unwrap_or_default(),
-                    headers: &headers,
-                    body: &body,
-                };
-                match sigv4::verify(&api.options.access_keys, "execute-api", &signed, wall) {
+                let keys = &api.options.access_keys;
+                match sigv4::verify_http(keys, "execute-api", parts, raw_path, &body, wall) {
                     Ok(_) => true,
                     Err(e) => {
                         tracing::debug!(stage = %stage.spec.name, error = %e, "cache invalidation not authorized");

@@ -142,6 +142,36 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// [`verify`] for a request as an HTTP server holds it: its head, the path as received
+/// (still percent-encoded) and the whole body.
+pub fn verify_http(
+    keys: &AccessKeys,
+    service: &str,
+    head: &http::request::Parts,
+    path: &str,
+    body: &[u8],
+    now: SystemTime,
+) -> Result<String, SigV4Error> {
+    let headers: Vec<(String, String)> = head
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let signed = SignedRequest {
+        method: head.method.as_str(),
+        path,
+        query: head.uri.query().unwrap_or_default(),
+        headers: &headers,
+        body,
+    };
+    verify(keys, service, &signed, now)
+}
+
 /// Checks `req`'s signature against `keys` for `service` at `now`; returns the key id.
 pub fn verify(
     keys: &AccessKeys,
