@@ -108,7 +108,10 @@ fn tune_the_cpu_bound_example_across_five_sizes() {
         .iter()
         .map(|m| mean_ms(&out, *m))
         .collect();
-    for w in d.windows(2) {
+    // Up to 512 MB the CPU quota (7–29 % of a core) sets the pace whatever else the machine
+    // runs; from 1024 MB up a busy machine, not the quota, can decide, so no order is
+    // asserted there.
+    for w in d[..3].windows(2) {
         assert!(
             w[1] < w[0] * 1.1,
             "durations should fall with memory: {d:?}"
