@@ -623,12 +623,20 @@ impl Group {
         Ok(())
     }
 
-    /// Opens every `cgroup.procs` for the child to write "0" into after fork (`O_CLOEXEC`).
+    /// Opens, in every hierarchy, the file the child writes "0" into after fork to move
+    /// itself in (`O_CLOEXEC`). In v1 that is `tasks`: the forked child is a single
+    /// thread, and moving one thread skips the whole-process lock (`cgroup.procs` takes
+    /// `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace period: ~8 ms
+    /// on the first cold start after a quiet spell). Threads it starts later follow it.
     pub(crate) fn open_procs(&self) -> Result<Vec<OwnedFd>, SandboxError> {
+        let file = match self.kind {
+            CgroupKind::V2 => "cgroup.procs",
+            CgroupKind::V1 | CgroupKind::None => "tasks",
+        };
         self.dirs
             .iter()
             .map(|(dir, _)| {
-                let path = dir.join("cgroup.procs");
+                let path = dir.join(file);
                 // std opens with O_CLOEXEC.
                 fs::OpenOptions::new()
                     .write(true)
