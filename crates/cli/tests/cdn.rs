@@ -21,34 +21,12 @@ use serde_json::Value as J;
 fn clients() -> PathBuf {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ONCE.get_or_init(|| {
-        const SPECS: &[&str] = &["boto3==1.43.11", "awscli==1.45.11"];
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-deps");
-        let dest = root.join("lambda-api-clients-boto3-1.43.11-awscli-1.45.11");
-        if dest.join(".complete").exists() {
-            return dest;
-        }
-        let staging = root.join(format!(".staging-cdn-clients-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).unwrap();
-        let out = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--target",
-            ])
-            .arg(&staging)
-            .args(SPECS)
-            .output()
-            .unwrap_or_else(|e| panic!("these tests need python3 with pip on PATH: {e}"));
-        assert!(out.status.success(), "pip install: {}", text(&out.stderr));
-        std::fs::write(staging.join(".complete"), "").unwrap();
-        if std::fs::rename(&staging, &dest).is_err() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
-        dest
+        pip_install(
+            "python3",
+            "lambda-api-clients-boto3-1.43.11-awscli-1.45.11",
+            &["boto3==1.43.11", "awscli==1.45.11"],
+            &[],
+        )
     })
     .clone()
 }

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::{ledge, text, wait_for, Up};
+use common::{ledge, pip_install, text, wait_for, Up};
 
 /// boto3 and awscli with their dependencies, installed once per test run under
 /// `target/test-deps/` (the versions are pinned so botocore's model is the one tested).
@@ -18,38 +18,12 @@ fn clients() -> PathBuf {
 }
 
 fn install_clients() -> PathBuf {
-    const SPECS: &[&str] = &["boto3==1.43.11", "awscli==1.45.11"];
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-deps");
-    let dest = root.join("lambda-api-clients-boto3-1.43.11-awscli-1.45.11");
-    if dest.join(".complete").exists() {
-        return dest;
-    }
-    let staging = root.join(format!(".staging-clients-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).expect("mkdir");
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--target",
-        ])
-        .arg(&staging)
-        .args(SPECS)
-        .output()
-        .unwrap_or_else(|e| panic!("these tests need python3 with pip on PATH: {e}"));
-    assert!(
-        out.status.success(),
-        "pip install {SPECS:?} failed: {}",
-        text(&out.stderr)
-    );
-    std::fs::write(staging.join(".complete"), "").expect("marker");
-    if std::fs::rename(&staging, &dest).is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    dest
+    pip_install(
+        "python3",
+        "lambda-api-clients-boto3-1.43.11-awscli-1.45.11",
+        &["boto3==1.43.11", "awscli==1.45.11"],
+        &[],
+    )
 }
 
 /// `ledge up` on `state` (no template unless given), with a fast async retry base.

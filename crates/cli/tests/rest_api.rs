@@ -24,43 +24,10 @@ const PYTHON: &str = "/usr/bin/python3.11";
 const KEY_ID: &str = "AKIDLEDGEE2E";
 const SECRET: &str = "ledge-e2e-secret";
 
-fn test_deps() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-deps")
-}
-
-/// `pip install --target` of `specs` into `target/test-deps/<name>`, once.
+/// `pip install --target` of `specs` (with their dependencies) into
+/// `target/test-deps/<name>`, once.
 fn packages(name: &str, specs: &[&str]) -> PathBuf {
-    let dest = test_deps().join(name);
-    if dest.join(".complete").exists() {
-        return dest;
-    }
-    let staging = test_deps().join(format!(".staging-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).unwrap();
-    let out = Command::new(PYTHON)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--target",
-        ])
-        .arg(&staging)
-        .args(specs)
-        .output()
-        .unwrap_or_else(|e| panic!("these tests need {PYTHON} with pip: {e}"));
-    assert!(
-        out.status.success(),
-        "pip install {specs:?} failed:\n{}",
-        text(&out.stderr)
-    );
-    std::fs::write(staging.join(".complete"), specs.join("\n")).unwrap();
-    if std::fs::rename(&staging, &dest).is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    dest
+    pip_install(PYTHON, name, specs, &[])
 }
 
 fn copy_tree(from: &Path, to: &Path) {

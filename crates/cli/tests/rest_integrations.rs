@@ -26,38 +26,7 @@ const MOTO: &str = "moto[server]==5.2.5";
 /// `pip install --target` of `specs` (with their dependencies) into
 /// `target/test-deps/<name>`, once.
 fn packages(name: &str, specs: &[&str]) -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-deps");
-    let dest = root.join(name);
-    if dest.join(".complete").exists() {
-        return dest;
-    }
-    let staging = root.join(format!(".staging-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging).unwrap();
-    let out = Command::new(PYTHON)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--target",
-        ])
-        .arg(&staging)
-        .args(specs)
-        .output()
-        .unwrap_or_else(|e| panic!("these tests need {PYTHON} with pip: {e}"));
-    assert!(
-        out.status.success(),
-        "pip install {specs:?} failed:\n{}",
-        text(&out.stderr)
-    );
-    std::fs::write(staging.join(".complete"), specs.join("\n")).unwrap();
-    if std::fs::rename(&staging, &dest).is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
-    }
-    dest
+    pip_install(PYTHON, name, specs, &[])
 }
 
 /// moto's server on a free loopback port, killed on drop.

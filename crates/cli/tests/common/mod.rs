@@ -108,42 +108,56 @@ pub fn leftovers(ledge_pid: u32, needle: &str) -> Vec<String> {
     out
 }
 
-/// Installs a PyPI package with `pip install --target` once per test run, cached under
-/// the workspace's `target/test-deps/`, and returns the folder.
-pub fn pip_package(spec: &str) -> PathBuf {
+/// `pip install --target` of `specs` with `python` into `target/test-deps/<name>`, once per
+/// checkout (a `.complete` marker); tests installing at the same time race safely through
+/// their own staging folders. `extra` goes to pip as it is (`--no-deps`, …).
+pub fn pip_install(python: &str, name: &str, specs: &[&str], extra: &[&str]) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-deps");
-    let dest = root.join(spec.replace(['=', '<', '>', ' '], "_"));
+    let dest = root.join(name);
     if dest.join(".complete").exists() {
         return dest;
     }
-    let staging = root.join(format!(".staging-{}-{}", std::process::id(), spec.len()));
+    let staging = root.join(format!(".staging-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging).expect("mkdir");
-    let out = Command::new("python3")
+    let out = Command::new(python)
         .args([
             "-m",
             "pip",
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
+            "--no-input",
         ])
+        .args(extra)
+        .arg("--target")
         .arg(&staging)
-        .arg(spec)
+        .args(specs)
         .output()
-        .unwrap_or_else(|e| panic!("these tests need python3 with pip on PATH: {e}"));
+        .unwrap_or_else(|e| panic!("these tests need {python} with pip: {e}"));
     assert!(
         out.status.success(),
-        "pip install {spec} failed: {}",
+        "pip install {specs:?} failed:\n{}{}",
+        text(&out.stdout),
         text(&out.stderr)
     );
-    std::fs::write(staging.join(".complete"), "").expect("marker");
+    std::fs::write(staging.join(".complete"), specs.join("\n")).expect("marker");
     if std::fs::rename(&staging, &dest).is_err() {
         // Another test won the race: use its copy.
         let _ = std::fs::remove_dir_all(&staging);
+        assert!(
+            dest.join(".complete").exists(),
+            "{} incomplete",
+            dest.display()
+        );
     }
     dest
+}
+
+/// One PyPI package without its dependencies, with `python3`.
+pub fn pip_package(spec: &str) -> PathBuf {
+    let name = spec.replace(['=', '<', '>', ' '], "_");
+    pip_install("python3", &name, &[spec], &["--no-deps"])
 }
 
 /// Zips the contents of `dir` into `zip` with Python's zipfile (entries relative to `dir`).
