@@ -310,8 +310,10 @@ fn the_report_renders_in_headless_chromium() {
     let png_path = dir.path().join("report.png");
     let (w, h, ink, blue) = screenshot(&report, &png_path, 1200, 1600);
     assert_eq!((w, h), (1200, 1600), "the screenshot has the window's size");
+    // A drawn report covers about 5 % of the window with ink (4.8–6 % depending on the
+    // chart's shapes); the blank page below has none.
     assert!(
-        ink > 0.05,
+        ink > 0.01,
         "the page drew content: {:.1}% non-white",
         ink * 100.0
     );
