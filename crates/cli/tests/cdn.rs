@@ -8,10 +8,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::*;
 use serde_json::Value as J;
@@ -36,24 +34,8 @@ fn clients() -> PathBuf {
 fn site() -> tempfile::TempDir {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&src, &dir.path().join("app"));
+    copy_tree(&src, &dir.path().join("app"));
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let name = e.file_name();
-        if name == ".ledge" || name == "__pycache__" {
-            continue;
-        }
-        let (src, dst) = (e.path(), to.join(&name));
-        if src.is_dir() {
-            copy_dir(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
 }
 
 /// `ledge up ROOT/app --state-dir ROOT/state` with standard output (the banner) collected
@@ -65,43 +47,9 @@ struct Site {
 }
 
 fn start(dir: &Path, extra: &[&str]) -> Site {
-    let state = dir.join("state");
-    let ready_path = state.join("ready.json");
-    let _ = std::fs::remove_file(&ready_path);
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("stderr.log"))
-        .unwrap();
-    let mut child = ledge()
-        .arg("up")
-        .arg(dir.join("app"))
-        .arg("--state-dir")
-        .arg(&state)
-        .arg("--quiet")
-        .args(extra)
-        .env_remove("LEDGE_ACCESS_KEYS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("spawn ledge up");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut banner = String::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.starts_with("Press Ctrl-C") {
-                let _ = tx.send(banner.clone());
-            }
-        }
-    });
-    let ready = wait_for(&ready_path, &mut child);
-    let banner = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let (up, banner) = up_app(dir, extra, true);
     Site {
-        up: Up { child, ready },
+        up,
         banner,
         dir: dir.to_owned(),
     }

@@ -9,39 +9,15 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use common::*;
 use serde_json::{json, Value as J};
 
-/// The interpreter the functions run on (runtime `python3.11`), which also installs the
-/// packages they import.
-const PYTHON: &str = "/usr/bin/python3.11";
-
 // ---------------------------------------------------------------------------------------
 // Set-up
 // ---------------------------------------------------------------------------------------
-
-/// `pip install --target` of `specs` (with their dependencies) into
-/// `target/test-deps/<name>`, once.
-fn packages(name: &str, specs: &[&str]) -> PathBuf {
-    pip_install(PYTHON, name, specs, &[])
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
 
 fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()

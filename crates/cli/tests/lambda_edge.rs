@@ -12,7 +12,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
@@ -134,30 +133,8 @@ struct Ledge {
 }
 
 fn start(dir: &Path, extra: &[&str]) -> Ledge {
-    let state = dir.join("state");
-    let ready_path = state.join("ready.json");
-    let _ = std::fs::remove_file(&ready_path);
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("stderr.log"))
-        .unwrap();
-    let mut child = ledge()
-        .arg("up")
-        .arg(dir.join("app"))
-        .arg("--state-dir")
-        .arg(&state)
-        .arg("--quiet")
-        .args(extra)
-        .env_remove("LEDGE_ACCESS_KEYS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("spawn ledge up");
-    let ready = wait_for(&ready_path, &mut child);
     Ledge {
-        up: Up { child, ready },
+        up: up_app(dir, extra, false).0,
         dir: dir.to_owned(),
     }
 }
@@ -425,27 +402,11 @@ fn a_code_change_publishes_a_new_version_and_the_association_uses_it() {
     s.stop();
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let name = e.file_name();
-        if name == ".ledge" || name == "__pycache__" {
-            continue;
-        }
-        let (src, dst) = (e.path(), to.join(&name));
-        if src.is_dir() {
-            copy_dir(&src, &dst);
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
 #[test]
 fn the_site_example_adds_security_headers_at_origin_response() {
     let dir = tempfile::tempdir().unwrap();
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
-    copy_dir(&example, &dir.path().join("app"));
+    copy_tree(&example, &dir.path().join("app"));
     let s = start(dir.path(), &["--no-watch"]);
     assert_eq!(s.live("SecurityHeaders"), "1");
     let fra = s.up.ready["distributions"]["SiteDistribution"]["pops"]["FRA"]

@@ -20,28 +20,8 @@ use std::process::{Command, Stdio};
 use common::*;
 use serde_json::{json, Value as J};
 
-const PYTHON: &str = "/usr/bin/python3.11";
 const KEY_ID: &str = "AKIDLEDGEE2E";
 const SECRET: &str = "ledge-e2e-secret";
-
-/// `pip install --target` of `specs` (with their dependencies) into
-/// `target/test-deps/<name>`, once.
-fn packages(name: &str, specs: &[&str]) -> PathBuf {
-    pip_install(PYTHON, name, specs, &[])
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
-}
 
 /// `ledge up TEMPLATE --state-dir STATE ARGS…` with stderr kept in `STATE/../stderr.txt`.
 fn up_args(template: &Path, state: &Path, args: &[&str]) -> Up {

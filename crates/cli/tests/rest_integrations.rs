@@ -20,14 +20,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::Value as J;
 
-const PYTHON: &str = "/usr/bin/python3.11";
 const MOTO: &str = "moto[server]==5.2.5";
-
-/// `pip install --target` of `specs` (with their dependencies) into
-/// `target/test-deps/<name>`, once.
-fn packages(name: &str, specs: &[&str]) -> PathBuf {
-    pip_install(PYTHON, name, specs, &[])
-}
 
 /// moto's server on a free loopback port, killed on drop.
 struct Moto {

@@ -71,6 +71,78 @@ pub fn up_with(template: &Path, state: &Path, stderr: impl Into<Stdio>) -> Up {
     Up { child, ready }
 }
 
+/// `ledge up ROOT/app --state-dir ROOT/state --quiet EXTRA…`: the layout of tests that keep
+/// the state dir and ledge's standard error (appended to `ROOT/stderr.log`) outside the
+/// watched app folder. With `banner`, standard output is collected until ledge prints
+/// "Press Ctrl-C" and returned; otherwise it is dropped.
+pub fn up_app(dir: &Path, extra: &[&str], banner: bool) -> (Up, String) {
+    let state = dir.join("state");
+    let ready_path = state.join("ready.json");
+    let _ = std::fs::remove_file(&ready_path);
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("stderr.log"))
+        .expect("stderr.log");
+    let mut child = ledge()
+        .arg("up")
+        .arg(dir.join("app"))
+        .arg("--state-dir")
+        .arg(&state)
+        .arg("--quiet")
+        .args(extra)
+        .env_remove("LEDGE_ACCESS_KEYS")
+        .stdin(Stdio::null())
+        .stdout(if banner {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn ledge up");
+    let printed = child.stdout.take().map(|stdout| {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut banner = String::new();
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                banner.push_str(&line);
+                banner.push('\n');
+                if line.starts_with("Press Ctrl-C") {
+                    let _ = tx.send(banner.clone());
+                }
+            }
+        });
+        rx
+    });
+    let ready = wait_for(&ready_path, &mut child);
+    let banner = printed
+        .and_then(|rx| rx.recv_timeout(Duration::from_secs(30)).ok())
+        .unwrap_or_default();
+    (Up { child, ready }, banner)
+}
+
+/// Copies a folder tree, leaving out ledge state dirs (`.ledge`) and `__pycache__`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let name = e.file_name();
+        if name == ".ledge" || name == "__pycache__" {
+            continue;
+        }
+        let (src, dst) = (e.path(), to.join(&name));
+        if src.is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
 pub fn post(url: &str, body: &str) -> (u16, String, reqwest::header::HeaderMap) {
     let resp = reqwest::blocking::Client::new()
         .post(url)
@@ -152,6 +224,16 @@ pub fn pip_install(python: &str, name: &str, specs: &[&str], extra: &[&str]) -> 
         );
     }
     dest
+}
+
+/// The interpreter the Python test functions run on (runtime `python3.11`), which also
+/// installs the packages they import.
+pub const PYTHON: &str = "/usr/bin/python3.11";
+
+/// `pip install --target` of `specs` (with their dependencies) with [`PYTHON`] into
+/// `target/test-deps/<name>`, once.
+pub fn packages(name: &str, specs: &[&str]) -> PathBuf {
+    pip_install(PYTHON, name, specs, &[])
 }
 
 /// One PyPI package without its dependencies, with `python3`.
