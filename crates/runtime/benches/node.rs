@@ -7,14 +7,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use ledge_model::FunctionSpec;
 use ledge_runtime::{Runtime, RuntimeConfig};
 
 mod common;
-
-use common::{invoke, pct, sorted};
 
 fn write_fn(dir: &Path, body: &str) -> PathBuf {
     common::write_fn(dir, "index.js", body)
@@ -72,50 +69,19 @@ async fn main() {
     );
     for memory in [1769u32, 128] {
         let name = format!("Cold{memory}");
-        let mut base = spec(&name, &plain, memory);
-        let mut cold = Vec::new();
-        let mut init = Vec::new();
-        let mut bare = Vec::new();
-        for i in 0..n_cold {
-            // Alternate the two sides so that machine noise hits both alike.
-            let t = Instant::now();
-            let st = Command::new(&node.path)
-                .args(["-e", "require('./index.js')"])
-                .current_dir(&plain)
-                .status()
-                .expect("node");
-            assert!(st.success());
-            bare.push(t.elapsed().as_secs_f64() * 1e3);
-            base.environment.insert("N".into(), i.to_string()); // a change forces a cold start
-            rt.deploy(base.clone()).await.expect("deploy");
-            let (t, r) = invoke(&rt, &name, "{}").await;
-            let report = r.report.expect("report");
-            assert!(report.init_duration.is_some(), "cold");
-            cold.push(t.as_secs_f64() * 1e3);
-            init.push(report.init_duration.expect("init").as_secs_f64() * 1e3);
-        }
-        let (cold, init, bare) = (sorted(cold), sorted(init), sorted(bare));
-        println!("## Cold start, trivial handler, {memory} MB, {n_cold} runs alternating\n");
-        println!("| measure | p50 (ms) | p90 (ms) |\n|---|---|---|");
-        println!(
-            "| ledge cold invoke (deploy change → response) | {:.2} | {:.2} |",
-            pct(&cold, 0.5),
-            pct(&cold, 0.9)
-        );
-        println!(
-            "| of which Init Duration (spawn → first /next) | {:.2} | {:.2} |",
-            pct(&init, 0.5),
-            pct(&init, 0.9)
-        );
-        println!(
-            "| `node -e \"require('./index.js')\"` | {:.2} | {:.2} |",
-            pct(&bare, 0.5),
-            pct(&bare, 0.9)
-        );
-        println!(
-            "| **difference (p50)** | **{:.2}** | |\n",
-            pct(&cold, 0.5) - pct(&bare, 0.5)
-        );
+        common::cold_table(
+            &rt,
+            spec(&name, &plain, memory),
+            n_cold,
+            || {
+                let mut c = Command::new(&node.path);
+                c.args(["-e", "require('./index.js')"]).current_dir(&plain);
+                c
+            },
+            "`node -e \"require('./index.js')\"`",
+            &format!("Cold start, trivial handler, {memory} MB"),
+        )
+        .await;
     }
     rt.shutdown().await;
 }

@@ -80,50 +80,19 @@ async fn main() {
     ] {
         for memory in [1769u32, 128] {
             let name = format!("Cold{memory}{}", label.len());
-            let mut base = spec(&name, code, memory);
-            let mut cold = Vec::new();
-            let mut init = Vec::new();
-            let mut bare = Vec::new();
-            for i in 0..n_cold {
-                // Alternate the two sides so that machine noise hits both alike.
-                let t = Instant::now();
-                let st = Command::new(PYTHON)
-                    .args(["-c", "import handler"])
-                    .current_dir(code)
-                    .status()
-                    .expect("python");
-                assert!(st.success());
-                bare.push(t.elapsed().as_secs_f64() * 1e3);
-                base.environment.insert("N".into(), i.to_string()); // a change forces a cold start
-                rt.deploy(base.clone()).await.expect("deploy");
-                let (t, r) = invoke(&rt, &name, "{}").await;
-                let report = r.report.expect("report");
-                assert!(report.init_duration.is_some(), "cold");
-                cold.push(t.as_secs_f64() * 1e3);
-                init.push(report.init_duration.expect("init").as_secs_f64() * 1e3);
-            }
-            let (cold, init, bare) = (sorted(cold), sorted(init), sorted(bare));
-            println!("## Cold start, {label}, {memory} MB, {n_cold} runs alternating\n");
-            println!("| measure | p50 (ms) | p90 (ms) |\n|---|---|---|");
-            println!(
-                "| ledge cold invoke (deploy change → response) | {:.2} | {:.2} |",
-                pct(&cold, 0.5),
-                pct(&cold, 0.9)
-            );
-            println!(
-                "| of which Init Duration (spawn → first /next) | {:.2} | {:.2} |",
-                pct(&init, 0.5),
-                pct(&init, 0.9)
-            );
-            println!(
-                "| `{PYTHON} -c 'import handler'` | {:.2} | {:.2} |",
-                pct(&bare, 0.5),
-                pct(&bare, 0.9)
-            );
-            println!(
-                "| **difference (p50)** | **{:.2}** | |\n",
-                pct(&cold, 0.5) - pct(&bare, 0.5)
-            );
+            common::cold_table(
+                &rt,
+                spec(&name, code, memory),
+                n_cold,
+                || {
+                    let mut c = Command::new(PYTHON);
+                    c.args(["-c", "import handler"]).current_dir(code);
+                    c
+                },
+                &format!("`{PYTHON} -c 'import handler'`"),
+                &format!("Cold start, {label}, {memory} MB"),
+            )
+            .await;
         }
     }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ledge_model::{FunctionSpec, Invoke, InvokeRequest, MemoryMb, TimeoutSecs};
@@ -94,5 +95,56 @@ pub(crate) async fn warm_table(rt: &Runtime, name: &str, n_warm: usize, title: &
         "| REPORT Duration: event delivered → response posted (µs) | {:.0} | {:.0} |\n",
         pct(&env_side, 0.5),
         pct(&env_side, 0.99)
+    );
+}
+
+/// `n_cold` cold starts of `base` (each deploy changes an environment variable, which
+/// retires the warm environment), alternating with a bare run of the interpreter loading
+/// the same code (`bare`, described by `bare_label`); prints both and their difference.
+pub(crate) async fn cold_table(
+    rt: &Runtime,
+    mut base: FunctionSpec,
+    n_cold: usize,
+    mut bare: impl FnMut() -> Command,
+    bare_label: &str,
+    title: &str,
+) {
+    let name = base.name.to_string();
+    let (mut cold, mut init, mut bare_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n_cold {
+        // Alternate the two sides so that machine noise hits both alike.
+        let t = Instant::now();
+        let st = bare().status().expect("bare interpreter");
+        assert!(st.success());
+        bare_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        base.environment.insert("N".into(), i.to_string()); // a change forces a cold start
+        rt.deploy(base.clone()).await.expect("deploy");
+        let (t, r) = invoke(rt, &name, "{}").await;
+        let report = r.report.expect("report");
+        assert!(report.init_duration.is_some(), "cold");
+        cold.push(t.as_secs_f64() * 1e3);
+        init.push(report.init_duration.expect("init").as_secs_f64() * 1e3);
+    }
+    let (cold, init, bare_ms) = (sorted(cold), sorted(init), sorted(bare_ms));
+    println!("## {title}, {n_cold} runs alternating\n");
+    println!("| measure | p50 (ms) | p90 (ms) |\n|---|---|---|");
+    println!(
+        "| ledge cold invoke (deploy change → response) | {:.2} | {:.2} |",
+        pct(&cold, 0.5),
+        pct(&cold, 0.9)
+    );
+    println!(
+        "| of which Init Duration (spawn → first /next) | {:.2} | {:.2} |",
+        pct(&init, 0.5),
+        pct(&init, 0.9)
+    );
+    println!(
+        "| {bare_label} | {:.2} | {:.2} |",
+        pct(&bare_ms, 0.5),
+        pct(&bare_ms, 0.9)
+    );
+    println!(
+        "| **difference (p50)** | **{:.2}** | |\n",
+        pct(&cold, 0.5) - pct(&bare_ms, 0.5)
     );
 }
