@@ -10,48 +10,19 @@ use super::Quotas;
 use crate::spec::{DistributionSpec, TriggerPoint};
 use crate::{EdgeConfig, EdgeError};
 
-const UNRESOLVED: &str = "ledge:unresolved:";
-const LAMBDA_VERSION: &str = "AWS::Lambda::Version";
-
-/// `(function name or logical id, version)` an ARN names; `Err(())` when it names no
-/// numbered version.
-fn split_arn(template: &Template, arn: &str) -> Result<(String, String), ()> {
+/// `(function name, version)` a version ARN names; `Err(())` when it names no numbered
+/// version. `!Ref Fn.Version`, `!GetAtt Fn.Version.FunctionArn` and `!Ref` of an
+/// `AWS::Lambda::Version` arrive here as such ARNs: `ledge-template` resolves them with the
+/// published version numbers (`LoadOptions::versions`).
+fn split_arn(arn: &str) -> Result<(String, String), ()> {
     // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
-    if let Some(rest) = arn.strip_prefix("arn:") {
-        let parts: Vec<&str> = rest.split(':').collect();
-        return match parts.as_slice() {
-            [_, "lambda", _, _, "function", name, q] if is_version(q) => {
-                Ok(((*name).to_owned(), (*q).to_owned()))
-            }
-            _ => Err(()),
-        };
-    }
-    // `!GetAtt Fn.Version.FunctionArn` / `!GetAtt Fn.Version.Version` (SAM) → version 1,
-    // the version the template's `!Ref Fn.Version` names.
-    if let Some(rest) = arn.strip_prefix(UNRESOLVED) {
-        if let Some((id, attr)) = rest.split_once('.') {
-            if attr.starts_with("Version") {
-                return Ok((id.to_owned(), "1".to_owned()));
-            }
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name, q] if is_version(q) => {
+            Ok(((*name).to_owned(), (*q).to_owned()))
         }
-        return Err(());
+        _ => Err(()),
     }
-    // `!Ref Version` of an `AWS::Lambda::Version` gives its logical id here.
-    if let Some(r) = template
-        .resources
-        .get(arn)
-        .filter(|r| r.kind == LAMBDA_VERSION)
-    {
-        let f = r
-            .properties
-            .get("FunctionName")
-            .and_then(|v| v.as_str())
-            .unwrap_or_default();
-        let name = f.rsplit(":function:").next().unwrap_or(f);
-        let name = name.split(':').next().unwrap_or(name);
-        return Ok((name.to_owned(), "1".to_owned()));
-    }
-    Err(())
 }
 
 fn is_version(q: &str) -> bool {
@@ -107,7 +78,7 @@ pub(crate) fn resolve_associations(
                     ),
                 ));
             }
-            let (name, version) = split_arn(template, &arn).map_err(|()| {
+            let (name, version) = split_arn(&arn).map_err(|()| {
                 refuse("LambdaFunctionARN", format!("The function ARN must reference a specific function version. (The ARN must end with the version number.) ARN: {arn}"))
             })?;
             if let Some(region) = region_of(&arn).filter(|r| *r != "us-east-1") {
