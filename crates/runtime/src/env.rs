@@ -133,20 +133,7 @@ impl Environment {
         } else {
             None
         };
-        let server = tokio::spawn({
-            let router = router.clone();
-            async move {
-                match unix {
-                    Some(unix) => {
-                        tokio::join!(
-                            crate::serve::serve(listener, router.clone()),
-                            crate::serve::serve_unix(unix, router)
-                        );
-                    }
-                    None => crate::serve::serve(listener, router).await,
-                }
-            }
-        });
+        let server = tokio::spawn(crate::serve::serve(listener, unix, router));
         env.push(("AWS_LAMBDA_RUNTIME_API".into(), addr.to_string()));
         env.push((
             "AWS_LAMBDA_LOG_STREAM_NAME".into(),

@@ -5,50 +5,43 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, UnixListener};
 
-/// Accepts connections until the task is aborted. Each connection gets TCP_NODELAY:
-/// with Nagle on, a keep-alive response whose head and body leave in separate writes
-/// waits ~40 ms for a delayed ACK.
-pub(crate) async fn serve(listener: TcpListener, router: Router) {
+/// Accepts connections on the loopback listener and, when there is one, the private Unix
+/// socket (see [`bind_abstract`]) until the task is aborted. TCP connections get
+/// TCP_NODELAY: with Nagle on, a keep-alive response whose head and body leave in separate
+/// writes waits ~40 ms for a delayed ACK.
+pub(crate) async fn serve(tcp: TcpListener, unix: Option<UnixListener>, router: Router) {
     loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::debug!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                continue;
+        let unix_accept = async {
+            match &unix {
+                Some(u) => u.accept().await.map(|(s, _)| s),
+                None => std::future::pending().await,
             }
         };
-        let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone());
-        tokio::spawn(async move {
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .http1_only()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        let accepted = tokio::select! {
+            r = tcp.accept() => r.map(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                spawn_connection(s, router.clone());
+            }),
+            r = unix_accept => r.map(|s| spawn_connection(s, router.clone())),
+        };
+        if let Err(e) = accepted {
+            tracing::debug!(error = %e, "accept failed");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
     }
 }
 
-/// Serves `router` on a Unix socket: the managed runtimes' private way in (see
-/// [`bind_abstract`]). Same HTTP as the loopback listener, cheaper per message.
-pub(crate) async fn serve_unix(listener: UnixListener, router: Router) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::debug!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                continue;
-            }
-        };
-        let service = TowerToHyperService::new(router.clone());
-        tokio::spawn(async move {
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .http1_only()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+fn spawn_connection<S>(stream: S, router: Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(router);
+    tokio::spawn(async move {
+        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            .http1_only()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    });
 }
 
 /// Binds a Unix socket in Linux's abstract namespace: no file to create or clean up, and

@@ -93,7 +93,9 @@ async fn context_object_and_environment() {
         .expect("trace")
         .starts_with("Root=1-"));
     assert!(
-        env["_LEDGE_SITE_DIRS"].is_null() && env["_LEDGE_OPT_DIR"].is_null(),
+        env["_LEDGE_SITE_DIRS"].is_null()
+            && env["_LEDGE_OPT_DIR"].is_null()
+            && env["_LEDGE_RUNTIME_SOCKET"].is_null(),
         "private variables are removed"
     );
     let task_root = env["LAMBDA_TASK_ROOT"].as_str().expect("task root");
