@@ -6,11 +6,11 @@
 //! (`{"message":$context.error.messageString}`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use ledge_vtl::{Template, Value};
+use ledge_vtl::Value;
 
 use super::consts::GatewayResponse;
+use super::integration::{self, Compiled};
 use super::spec::GatewayResponseSpec;
 use crate::GatewayError;
 
@@ -18,7 +18,7 @@ use crate::GatewayError;
 #[derive(Debug)]
 pub(crate) struct Custom {
     spec: GatewayResponseSpec,
-    templates: Vec<(String, Option<Arc<Template>>)>,
+    templates: Vec<Compiled>,
 }
 
 /// The API's customisations by response type.
@@ -40,17 +40,8 @@ impl GatewayResponses {
         let mut by_type = HashMap::new();
         for g in specs {
             let site = format!("{api}.GatewayResponses.{}", g.response_type);
-            let mut templates = Vec::new();
-            for (ct, src) in &g.response_templates {
-                templates.push((
-                    ct.clone(),
-                    super::integration::compile_template(
-                        &site,
-                        &format!("responseTemplates[{ct}]"),
-                        src,
-                    )?,
-                ));
-            }
+            let templates =
+                integration::compile_templates(&site, "responseTemplates", &g.response_templates)?;
             by_type.insert(
                 g.response_type.clone(),
                 Custom {
@@ -119,20 +110,8 @@ impl GatewayResponses {
         let accept = req
             .headers
             .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(super::consts::JSON);
-        let chosen = accept
-            .split(',')
-            .map(|a| {
-                a.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .find_map(|a| c.templates.iter().find(|(k, _)| *k == a))
-            .or_else(|| c.templates.iter().find(|(k, _)| k == super::consts::JSON))
-            .or_else(|| c.templates.first());
+            .and_then(|v| v.to_str().ok());
+        let chosen = integration::response_template(&c.templates, accept);
         let Some((ct, t)) = chosen else {
             return;
         };

@@ -27,7 +27,7 @@ use crate::http::response::ProxyResponse;
 use crate::GatewayError;
 
 /// A template compiled at deploy time; `None` stands for an empty template.
-type Compiled = (String, Option<Arc<Template>>);
+pub(crate) type Compiled = (String, Option<Arc<Template>>);
 
 /// One method's non-proxy integration, compiled.
 #[derive(Debug)]
@@ -57,6 +57,22 @@ pub(crate) fn compile_template(
         .map_err(|e| GatewayError::spec(site, what, format!("the template does not parse: {e}")))
 }
 
+/// Compiles templates by content type (`what[content/type]` in errors).
+pub(crate) fn compile_templates(
+    site: &str,
+    what: &str,
+    templates: &[(String, String)],
+) -> Result<Vec<Compiled>, GatewayError> {
+    let mut out = Vec::with_capacity(templates.len());
+    for (ct, src) in templates {
+        out.push((
+            ct.clone(),
+            compile_template(site, &format!("{what}[{ct}]"), src)?,
+        ));
+    }
+    Ok(out)
+}
+
 /// Compiles a method's templates and selection patterns.
 pub(crate) fn compile(site: &str, m: &MappedIntegration) -> Result<CompiledMapping, GatewayError> {
     let mut request = Vec::with_capacity(m.request_templates.len());
@@ -79,17 +95,11 @@ pub(crate) fn compile(site: &str, m: &MappedIntegration) -> Result<CompiledMappi
             })?),
             None => None,
         };
-        let mut templates = Vec::with_capacity(r.response_templates.len());
-        for (ct, src) in &r.response_templates {
-            templates.push((
-                ct.clone(),
-                compile_template(
-                    site,
-                    &format!("responses[{}].responseTemplates[{ct}]", r.status_code),
-                    src,
-                )?,
-            ));
-        }
+        let templates = compile_templates(
+            site,
+            &format!("responses[{}].responseTemplates", r.status_code),
+            &r.response_templates,
+        )?;
         responses.push(CompiledResponse { pattern, templates });
     }
     let uri = match &m.target {
@@ -182,7 +192,10 @@ fn request_template<'c>(c: &'c CompiledMapping, content_type: &str) -> Option<&'
 /// Response template by Accept (reference §3.3): the first Accept entry with a template,
 /// a missing Accept counting as `application/json`; else `application/json`; else the
 /// first template. `None` when there are no templates (passthrough).
-fn response_template<'c>(templates: &'c [Compiled], accept: Option<&str>) -> Option<&'c Compiled> {
+pub(crate) fn response_template<'c>(
+    templates: &'c [Compiled],
+    accept: Option<&str>,
+) -> Option<&'c Compiled> {
     let accept = accept.unwrap_or(JSON);
     accept
         .split(',')
