@@ -33,18 +33,14 @@ pub(crate) type Body = BoxBody<Bytes, std::io::Error>;
 
 /// A cache tier: one POP or one regional edge cache (which also acts as Origin Shield).
 pub(crate) struct Tier {
-    /// The POP id or the region name (for logs).
-    #[allow(dead_code)]
-    pub(crate) name: String,
     pub(crate) at: GeoPoint,
     pub(crate) store: TierStore,
     coalescer: Coalescer<String, Arc<Upstream>>,
 }
 
 impl Tier {
-    pub(crate) fn new(name: String, at: GeoPoint, capacity: u64) -> Arc<Self> {
+    pub(crate) fn new(at: GeoPoint, capacity: u64) -> Arc<Self> {
         Arc::new(Self {
-            name,
             at,
             store: TierStore::new(capacity),
             coalescer: Coalescer::new(Duration::from_secs(60)),
@@ -70,12 +66,12 @@ impl Dist {
         let pops = cfg
             .pops
             .iter()
-            .map(|p| Tier::new(p.id.clone(), p.at, cfg.pop_capacity_bytes))
+            .map(|p| Tier::new(p.at, cfg.pop_capacity_bytes))
             .collect();
         let regions = cfg
             .regions
             .iter()
-            .map(|r| Tier::new(r.name.clone(), r.at, cfg.regional_capacity_bytes))
+            .map(|r| Tier::new(r.at, cfg.regional_capacity_bytes))
             .collect();
         let pop_region = cfg
             .pops
