@@ -559,13 +559,7 @@ fn aws_request(
         }
     }
     let mut url = out.url;
-    if !extra_query.is_empty() {
-        let q = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(extra_query.iter())
-            .finish();
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&q);
-    }
+    rest_proxy::append_query(&mut url, &extra_query);
     build(&out.method, &url, &out.headers, payload)
 }
 

@@ -118,6 +118,18 @@ pub fn with_stage_variables(s: &str, f: &RequestFacts) -> String {
     out
 }
 
+/// `pairs` form-encoded onto `url`'s query (none: `url` unchanged).
+pub fn append_query(url: &mut String, pairs: &[(String, String)]) {
+    if pairs.is_empty() {
+        return;
+    }
+    let q = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs.iter())
+        .finish();
+    url.push(if url.contains('?') { '&' } else { '?' });
+    url.push_str(&q);
+}
+
 /// An outgoing request to an HTTP integration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
@@ -191,13 +203,7 @@ pub fn outgoing(
             .unwrap_or_default();
         url.replace_range(start..start + len + 1, &value);
     }
-    if !query.is_empty() {
-        let q: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query.iter())
-            .finish();
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&q);
-    }
+    append_query(&mut url, &query);
     let method = if integration_method.eq_ignore_ascii_case("ANY") {
         f.method.clone()
     } else {
