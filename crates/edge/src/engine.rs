@@ -369,14 +369,6 @@ pub(crate) async fn handle(
         .get(X_LEDGE_VIEWER_PROTO)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("http"));
-    let viewer = ViewerFacts {
-        ip: req.client_ip,
-        port: req.client_port,
-        country: cfg.pops[pop].country.clone(),
-        lat: viewer_at.lat,
-        lon: viewer_at.lon,
-        https,
-    };
     // DefaultRootObject applies to the root only.
     let mut path = req.path.clone();
     if path == "/" {
@@ -390,7 +382,7 @@ pub(crate) async fn handle(
     } else {
         &spec.behaviors[behavior]
     };
-    let pop_id = cfg.pops[pop].id.clone();
+    let pop_id = cfg.pops[pop].id.as_str();
     let finish = |resp: http::Response<Body>,
                   status: CacheStatus,
                   layer: Option<Layer>,
@@ -408,7 +400,7 @@ pub(crate) async fn handle(
             cfg,
             dist,
             pop,
-            &pop_id,
+            pop_id,
             &request_id,
             status,
             layer,
@@ -560,6 +552,15 @@ pub(crate) async fn handle(
     );
     let cacheable = b.cached_methods.iter().any(|m| m == req.method.as_str())
         && !b.cache_policy.caching_disabled();
+    // Built only past the hit path, which never reads it.
+    let viewer = ViewerFacts {
+        ip: req.client_ip,
+        port: req.client_port,
+        country: cfg.pops[pop].country.clone(),
+        lat: viewer_at.lat,
+        lon: viewer_at.lon,
+        https,
+    };
     let ctx = Arc::new(Ctx {
         cfg: Arc::clone(cfg),
         client: client.clone(),
