@@ -176,6 +176,19 @@ pub(crate) fn stage_variables(f: &RequestFacts) -> Option<J> {
     })
 }
 
+/// A header map as `(name, value)` pairs, in order; values that are not UTF-8 lossily.
+pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// `content-type` → `Content-Type`: HTTP/1 servers hand ledge lower-case names, and 1.0
 /// events carry the client's spelling, which is nearly always this one.
 pub fn canonical_header_name(name: &str) -> String {

@@ -21,7 +21,9 @@ use super::consts::{errors, GatewayResponse, JSON};
 use super::proxy as rest_proxy;
 use super::spec::*;
 use super::sts::{KeySource, RoleCache};
-use crate::common::event::{canonical_header_name, Authorization, RequestFacts, RestContext};
+use crate::common::event::{
+    canonical_header_name, header_pairs, Authorization, RequestFacts, RestContext,
+};
 use crate::common::lambda::{self, InvokeFailure};
 use crate::http::response::ProxyResponse;
 use crate::GatewayError;
@@ -604,16 +606,7 @@ async fn http_call(
     };
     let code = resp.status().as_u16();
     *status = Some(code);
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = header_pairs(resp.headers());
     let body = match resp.bytes().await {
         Ok(b) => b,
         Err(e) if e.is_timeout() => return Err(errors::INTEGRATION_TIMEOUT),

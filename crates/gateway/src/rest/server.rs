@@ -1288,16 +1288,7 @@ fn facts_of(
     authorizer: Authorization,
 ) -> RequestFacts {
     let since = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let mut headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let mut headers = crate::common::event::header_pairs(&parts.headers);
     let port = parts
         .headers
         .get(http::header::HOST)

@@ -152,16 +152,7 @@ pub fn verify_http(
     body: &[u8],
     now: SystemTime,
 ) -> Result<String, SigV4Error> {
-    let headers: Vec<(String, String)> = head
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = crate::common::event::header_pairs(&head.headers);
     let signed = SignedRequest {
         method: head.method.as_str(),
         path,
