@@ -226,6 +226,12 @@ fn generated_headers(len: usize) -> HeaderMap {
     h
 }
 
+/// CloudFront's own error response: its page, `Server: CloudFront`, `text/html`.
+fn generated_error(status: u16, reason: &str, request_id: &str) -> (u16, HeaderMap, Bytes) {
+    let body = generated_error_body(status, reason, request_id);
+    (status, generated_headers(body.len()), body.into())
+}
+
 /// A response a Lambda@Edge function generated.
 fn lambda_response(r: lambda_edge::ResponseOut) -> (u16, HeaderMap, Bytes) {
     let body = r.body.unwrap_or_default();
@@ -237,8 +243,7 @@ fn lambda_response(r: lambda_edge::ResponseOut) -> (u16, HeaderMap, Bytes) {
 
 /// CloudFront's error page for a Lambda@Edge failure (500 / 502 / 503).
 fn lambda_error(f: &lambda_edge::Failure, request_id: &str) -> (u16, HeaderMap, Bytes) {
-    let body = generated_error_body(f.status, &f.page_text(), request_id);
-    (f.status, generated_headers(body.len()), body.into())
+    generated_error(f.status, &f.page_text(), request_id)
 }
 
 /// Where a viewer is, for POP choice and CloudFront-Viewer-* headers.
@@ -422,14 +427,8 @@ pub(crate) async fn handle(
         match b.viewer_protocol_policy {
             ViewerProtocolPolicy::AllowAll => {}
             ViewerProtocolPolicy::HttpsOnly => {
-                let body = generated_error_body(403, "This distribution is not configured to allow the HTTP request method that was used for this request.", &request_id);
-                return finish(
-                    full(403, generated_headers(body.len()), body.into()),
-                    CacheStatus::Error,
-                    None,
-                    0.0,
-                    None,
-                );
+                let (st, h, body) = generated_error(403, "This distribution is not configured to allow the HTTP request method that was used for this request.", &request_id);
+                return finish(full(st, h, body), CacheStatus::Error, None, 0.0, None);
             }
             ViewerProtocolPolicy::RedirectToHttps => {
                 let host = req
@@ -464,28 +463,16 @@ pub(crate) async fn handle(
         }
     }
     if !b.allowed_methods.iter().any(|m| m == req.method.as_str()) {
-        let body = generated_error_body(403, "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.", &request_id);
-        return finish(
-            full(403, generated_headers(body.len()), body.into()),
-            CacheStatus::Error,
-            None,
-            0.0,
-            None,
-        );
+        let (st, h, body) = generated_error(403, "This distribution is not configured to allow the HTTP request method that was used for this request. The distribution supports only cachable requests.", &request_id);
+        return finish(full(st, h, body), CacheStatus::Error, None, 0.0, None);
     }
     if req.method == Method::GET && !req.body.is_empty() {
-        let body = generated_error_body(
+        let (st, h, body) = generated_error(
             403,
             "Bad request. We can't connect to the server for this app or website at this time.",
             &request_id,
         );
-        return finish(
-            full(403, generated_headers(body.len()), body.into()),
-            CacheStatus::Error,
-            None,
-            0.0,
-            None,
-        );
+        return finish(full(st, h, body), CacheStatus::Error, None, 0.0, None);
     }
     // Lambda@Edge viewer-request: every request, before the cache key is computed.
     let edited = match b.association(TriggerPoint::ViewerRequest) {
@@ -1096,23 +1083,23 @@ async fn from_origin(ctx: &Ctx, stale: Option<&Arc<Entry>>, cacheable: bool) -> 
                 502
             };
             tracing::debug!(pop = %ctx.cfg.pops[ctx.pop].id, error = %e, "origin unreachable");
-            let body = generated_error_body(status, "We can't connect to the server for this app or website at this time. There might be too much traffic or a configuration error. Try again later, or contact the app or website owner.", &ctx.request_id);
+            let (status, headers, body) = generated_error(status, "We can't connect to the server for this app or website at this time. There might be too much traffic or a configuration error. Try again later, or contact the app or website owner.", &ctx.request_id);
             OriginResponse {
                 status,
-                headers: generated_headers(body.len()),
-                body: SharedBody::complete(body.into()),
+                headers,
+                body: SharedBody::complete(body),
             }
         }
         None => {
-            let body = generated_error_body(
+            let (status, headers, body) = generated_error(
                 502,
                 "The origin of this cache behavior does not exist.",
                 &ctx.request_id,
             );
             OriginResponse {
-                status: 502,
-                headers: generated_headers(body.len()),
-                body: SharedBody::complete(body.into()),
+                status,
+                headers,
+                body: SharedBody::complete(body),
             }
         }
     };
