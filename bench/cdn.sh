@@ -48,16 +48,9 @@ OUT_RAW=$ROOT/bench/results/cdn-$STAMP.jsonl
 mkdir -p "$SCRATCH" "$ROOT/bench/results"
 
 # --- tools -----------------------------------------------------------------------------
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v varnishd >/dev/null || [ -x /usr/sbin/varnishd ] || need+=(varnish)
-if ((${#need[@]})); then
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  echo "bench: installing ${need[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+ensure_tools wrk:wrk nginx:nginx varnishd:varnish
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 VARNISHD=$(command -v varnishd || echo /usr/sbin/varnishd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -68,7 +61,6 @@ if [ -z "${NO_BUILD:-}" ]; then
   cargo build --release -q -p ledge
 fi
 
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ORIGIN_PORT=$(free_port)
 NGINX_PORT=$(free_port)
 VARNISH_PORT=$(free_port)
@@ -123,44 +115,7 @@ settle() {
 
 # --- nginx proxy_cache -----------------------------------------------------------------
 NGX=$SCRATCH/nginx
-mkdir -p "$NGX/logs" "$NGX/tmp"
-for nopush in on off; do
-  cat > "$NGX/nginx-nopush-$nopush.conf" <<NGINX
-worker_processes 2;
-daemon off;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush $nopush;
-  tcp_nodelay on;
-  keepalive_requests 1000000;
-  client_body_temp_path $NGX/tmp/body;
-  proxy_temp_path $NGX/tmp/proxy;
-  fastcgi_temp_path $NGX/tmp/fastcgi;
-  uwsgi_temp_path $NGX/tmp/uwsgi;
-  scgi_temp_path $NGX/tmp/scgi;
-  proxy_cache_path $TMPFS keys_zone=edge:16m max_size=256m use_temp_path=off;
-  upstream origin {
-    server 127.0.0.1:$ORIGIN_PORT;
-    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache edge;
-      proxy_cache_lock on;
-      add_header X-Cache-Status \$upstream_cache_status;
-    }
-  }
-}
-NGINX
-done
+for nopush in on off; do write_nginx_proxy_cache "$NGX/nginx-nopush-$nopush.conf" $nopush; done
 
 # --- ledge -----------------------------------------------------------------------------
 mkdir -p "$SCRATCH/ledge"
@@ -182,14 +137,6 @@ Resources:
           CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
 YAML
 
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -INT "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
 cleanup() {
   stop_server
   kill "$ORIGIN_PID" 2>/dev/null || true
@@ -197,9 +144,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() { for _ in $(seq 1 500); do curl -s -o /dev/null "$1" && return 0; sleep 0.02; done; echo "bench: $1 never answered" >&2; exit 1; }
 wait_http "http://127.0.0.1:$ORIGIN_PORT/__count"
-header() { curl -s -D - -o /dev/null "$1" | tr -d '\r' | awk -F': ' -v h="$2" 'tolower($1)==h{print $2}'; }
 
 # A POP URL from a ready-file-shaped JSON: distributions.Cdn.pops as {code: url},
 # [[code, url]] or [{code, url}]; FRA when there is one, else the first.

@@ -26,10 +26,9 @@ OUT_RAW=$ROOT/bench/results/http_api-$STAMP.jsonl
 mkdir -p "$SCRATCH" "$ROOT/bench/results"
 
 # --- tools -----------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+ensure_tools wrk:wrk
 command -v node >/dev/null || { echo "bench: node is required for serverless-offline" >&2; exit 1; }
 # NO_BUILD=1 uses the release binary as it is.
 if [ -z "${NO_BUILD:-}" ]; then
@@ -73,7 +72,7 @@ plugins: [serverless-offline]
 YAML
 
 # A loopback OIDC issuer (discovery + JWKS) and a token, made with PyJWT.
-IDP_PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+IDP_PORT=$(free_port)
 ISSUER=http://127.0.0.1:$IDP_PORT
 PYTHONPATH=$PYDEPS $PY - "$ISSUER" "$SCRATCH/idp" > "$SCRATCH/token" <<'PYEOF'
 import json, sys, time, os, jwt
@@ -116,14 +115,6 @@ Resources:
         Secure: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /secure, Method: GET, Auth: {Authorizer: Jwt}}}
 YAML
 
-SERVER_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -INT "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
 cleanup() { stop_server; kill "$IDP_PID" 2>/dev/null || true; }
 trap cleanup EXIT
 

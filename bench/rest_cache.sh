@@ -35,22 +35,14 @@ OUT_RAW=$ROOT/bench/results/rest_cache-$STAMP.jsonl
 mkdir -p "$SCRATCH" "$ROOT/bench/results"
 
 # --- tools -----------------------------------------------------------------------------
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || need+=(redis-server)
-if ((${#need[@]})); then
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  echo "bench: installing ${need[*]}" >&2
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+ensure_tools wrk:wrk nginx:nginx redis-server:redis-server
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 REDIS=$(command -v redis-server || echo /usr/bin/redis-server)
 if [ -z "${NO_BUILD:-}" ]; then cargo build --release -q -p ledge; fi
 LEDGE=${CARGO_TARGET_DIR:-$ROOT/target}/release/ledge
 
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ORIGIN_PORT=$(free_port)
 NGINX_PORT=$(free_port)
 REDIS_PORT=$(free_port)
@@ -93,43 +85,8 @@ origin_count() { curl -s "http://127.0.0.1:$ORIGIN_PORT/__count"; }
 
 # --- nginx proxy_cache -----------------------------------------------------------------
 NGX=$SCRATCH/nginx
-mkdir -p "$NGX/logs" "$NGX/tmp"
 rm -rf "$TMPFS" && mkdir -p "$TMPFS"
-cat > "$NGX/nginx.conf" <<NGINX
-worker_processes 2;
-daemon off;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_requests 1000000;
-  client_body_temp_path $NGX/tmp/body;
-  proxy_temp_path $NGX/tmp/proxy;
-  fastcgi_temp_path $NGX/tmp/fastcgi;
-  uwsgi_temp_path $NGX/tmp/uwsgi;
-  scgi_temp_path $NGX/tmp/scgi;
-  proxy_cache_path $TMPFS keys_zone=edge:16m max_size=256m use_temp_path=off;
-  upstream origin {
-    server 127.0.0.1:$ORIGIN_PORT;
-    keepalive 32;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://origin;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_cache edge;
-      proxy_cache_lock on;
-      add_header X-Cache-Status \$upstream_cache_status;
-    }
-  }
-}
-NGINX
+write_nginx_proxy_cache "$NGX/nginx.conf" on
 
 # --- ledge -----------------------------------------------------------------------------
 mkdir -p "$SCRATCH/ledge"
@@ -155,15 +112,7 @@ Resources:
                 uri: http://127.0.0.1:$ORIGIN_PORT/1k.json
 YAML
 
-SERVER_PID=
 REDIS_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill -INT "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
 cleanup() {
   stop_server
   [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null || true
@@ -172,7 +121,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() { for _ in $(seq 1 500); do curl -s -o /dev/null "$1" && return 0; sleep 0.02; done; echo "bench: $1 never answered" >&2; exit 1; }
 wait_http "http://127.0.0.1:$ORIGIN_PORT/__count"
 
 start_nginx() {
@@ -181,7 +129,7 @@ start_nginx() {
   SERVER_PID=$!
   BASE=http://127.0.0.1:$NGINX_PORT
   wait_http "$BASE/1k.json"
-  local status; status=$(curl -s -D - -o /dev/null "$BASE/1k.json" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-cache-status"{print $2}')
+  local status; status=$(header "$BASE/1k.json" x-cache-status)
   [ "$status" = HIT ] || { echo "bench: nginx did not serve a HIT (X-Cache-Status: $status)" >&2; exit 1; }
 }
 
