@@ -305,8 +305,7 @@ fn pop_hit(
         || !matches!(req.method, Method::GET | Method::HEAD)
         || !req.body.is_empty()
         || !b.allowed_methods.iter().any(|m| m == method)
-        || !b.cached_methods.iter().any(|m| m == method)
-        || b.cache_policy.caching_disabled()
+        || !b.caches(method)
         || [
             http::header::IF_NONE_MATCH,
             http::header::IF_MODIFIED_SINCE,
@@ -323,7 +322,7 @@ fn pop_hit(
         path,
         query: req.query.as_deref(),
         headers: &req.headers,
-        compress: b.compress || b.cache_policy.normalizes_accept_encoding(),
+        compress: b.key_has_encoding(),
     };
     let entry = KEY_BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
@@ -514,7 +513,6 @@ pub(crate) async fn handle(
         Some(v) => (&v.query, &v.headers, &v.body),
         None => (&req.query, &req.headers, &req.body),
     };
-    let compress_key = b.compress || b.cache_policy.normalizes_accept_encoding();
     let accept_encoding = if b.cache_policy.normalizes_accept_encoding() {
         key::normalized_accept_encoding(
             v_headers,
@@ -533,12 +531,11 @@ pub(crate) async fn handle(
             path: &path,
             query: v_query.as_deref(),
             headers: v_headers,
-            compress: compress_key,
+            compress: b.key_has_encoding(),
         },
         &b.cache_policy,
     );
-    let cacheable = b.cached_methods.iter().any(|m| m == req.method.as_str())
-        && !b.cache_policy.caching_disabled();
+    let cacheable = b.caches(req.method.as_str());
     // Built only past the hit path, which never reads it.
     let viewer = ViewerFacts {
         ip: req.client_ip,

@@ -146,6 +146,18 @@ impl BehaviorSpec {
     pub fn association(&self, at: TriggerPoint) -> Option<&LambdaAssociation> {
         self.lambda_associations.iter().find(|a| a.event_type == at)
     }
+
+    /// Whether a response to `method` may be stored: a cached method under a policy that
+    /// caches.
+    pub(crate) fn caches(&self, method: &str) -> bool {
+        self.cached_methods.iter().any(|m| m == method) && !self.cache_policy.caching_disabled()
+    }
+
+    /// Whether the cache key carries the normalized `Accept-Encoding`: compression is on or
+    /// the cache policy asks for it.
+    pub(crate) fn key_has_encoding(&self) -> bool {
+        self.compress || self.cache_policy.normalizes_accept_encoding()
+    }
 }
 
 /// Where in the request flow an edge function runs.
