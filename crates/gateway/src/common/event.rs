@@ -189,6 +189,26 @@ pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// An upstream response's headers as pairs, without the hop-by-hop ones and the length
+/// (the gateway frames its own response).
+pub fn end_to_end_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "connection" | "keep-alive" | "transfer-encoding" | "content-length"
+            )
+        })
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// `content-type` → `Content-Type`: HTTP/1 servers hand ledge lower-case names, and 1.0
 /// events carry the client's spelling, which is nearly always this one.
 pub fn canonical_header_name(name: &str) -> String {

@@ -379,16 +379,7 @@ async fn serve(
     let method = parts.method.as_str().to_owned();
     let raw_path = parts.uri.path().to_owned();
     let raw_query = parts.uri.query().unwrap_or_default().to_owned();
-    let mut headers: Vec<(String, String)> = parts
-        .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let mut headers = crate::common::event::header_pairs(&parts.headers);
 
     // 10 MB, before anything else.
     let declared = parts
@@ -827,22 +818,8 @@ async fn http_integration(
     };
     let status = resp.status().as_u16();
     notes.integration_status = Some(status.to_string());
-    let mut out_headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "connection" | "keep-alive" | "transfer-encoding" | "content-length"
-            )
-        })
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let mut out_headers: Vec<(String, String)> =
+        crate::common::event::end_to_end_pairs(resp.headers());
     let body: Bytes = match resp.bytes().await {
         Ok(b) => b,
         Err(_) => {

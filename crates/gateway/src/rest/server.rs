@@ -1546,22 +1546,7 @@ async fn http_call(
     };
     let status = resp.status().as_u16();
     notes.integration_status = Some(status);
-    let headers: Vec<(String, String)> = resp
-        .headers()
-        .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "connection" | "keep-alive" | "transfer-encoding" | "content-length"
-            )
-        })
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers: Vec<(String, String)> = crate::common::event::end_to_end_pairs(resp.headers());
     let body = match resp.bytes().await {
         Ok(b) => b,
         Err(e) if e.is_timeout() => return Err(errors::INTEGRATION_TIMEOUT),
