@@ -513,16 +513,9 @@ pub(crate) async fn handle(
         Some(v) => (&v.query, &v.headers, &v.body),
         None => (&req.query, &req.headers, &req.body),
     };
-    let accept_encoding = if b.cache_policy.normalizes_accept_encoding() {
-        key::normalized_accept_encoding(
-            v_headers,
-            b.cache_policy.accept_encoding_gzip,
-            b.cache_policy.accept_encoding_brotli,
-        )
-    } else if b.compress {
-        key::normalized_accept_encoding(v_headers, true, true)
-    } else {
-        None
+    let accept_encoding = match key::encodings(&b.cache_policy, b.compress) {
+        (false, false) => None,
+        (gz, br) => key::normalized_accept_encoding(v_headers, gz, br),
     };
     let edge_key = key::build(
         &KeyInput {

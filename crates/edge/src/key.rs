@@ -130,6 +130,18 @@ pub fn normalized_accept_encoding(
     }
 }
 
+/// `(gzip, br)`: the encodings the cache key and the origin's `Accept-Encoding` tell apart —
+/// the policy's when it normalizes `Accept-Encoding`, both when only compression is on.
+pub(crate) fn encodings(policy: &CachePolicy, compress: bool) -> (bool, bool) {
+    if policy.normalizes_accept_encoding() {
+        (policy.accept_encoding_gzip, policy.accept_encoding_brotli)
+    } else if compress {
+        (true, true)
+    } else {
+        (false, false)
+    }
+}
+
 /// Appends the query string with only the selected parameters (viewer's order and
 /// spelling) to `out`; what [`select_query`] returns, without a new string.
 fn push_selected_query(out: &mut String, query: Option<&str>, sel: &Selection) {
@@ -196,13 +208,7 @@ pub fn build_into(key: &mut String, input: &KeyInput<'_>, policy: &CachePolicy) 
         key.push_str("cookie:");
         key.push_str(&select_cookies(input.headers, &policy.cookies));
     }
-    let (gz, br) = if policy.normalizes_accept_encoding() {
-        (policy.accept_encoding_gzip, policy.accept_encoding_brotli)
-    } else if input.compress {
-        (true, true)
-    } else {
-        (false, false)
-    };
+    let (gz, br) = encodings(policy, input.compress);
     if gz || br {
         key.push(SEP);
         key.push_str("ae:");
