@@ -374,10 +374,11 @@ pub(crate) async fn handle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("http"));
     // DefaultRootObject applies to the root only.
-    let mut path = req.path.clone();
+    // Borrowed until something rewrites it, so a hit does not copy the path.
+    let mut path = std::borrow::Cow::Borrowed(req.path.as_str());
     if path == "/" {
         if let Some(root) = &spec.default_root_object {
-            path = format!("/{root}");
+            path = format!("/{root}").into();
         }
     }
     let behavior = behavior_index(&spec, &path);
@@ -481,14 +482,14 @@ pub(crate) async fn handle(
             let site = lambda_edge::Site::new(cfg, &spec, &request_id, pop, &ip);
             let mut v = lambda_edge::ViewerRequestView {
                 method: req.method.clone(),
-                uri: path.clone(),
+                uri: path.to_string(),
                 query: req.query.clone(),
                 headers: req.headers.clone(),
                 body: req.body.clone(),
             };
             match lambda_edge::viewer_request(&site, a, &mut v).await {
                 Step::Continue => {
-                    path = v.uri.clone();
+                    path = v.uri.clone().into();
                     Some(v)
                 }
                 // Never cached; no viewer-response trigger.
@@ -548,7 +549,7 @@ pub(crate) async fn handle(
         viewer,
         viewer_at,
         method: req.method.clone(),
-        path,
+        path: path.into_owned(),
         query: v_query.clone(),
         headers: v_headers.clone(),
         body: v_body.clone(),
