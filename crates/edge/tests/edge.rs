@@ -1204,3 +1204,106 @@ async fn origin_shield_serves_other_regions_and_invalidation_clears_it() {
     );
     assert_eq!(o.count(), 2);
 }
+
+#[tokio::test]
+async fn stale_while_revalidate_serves_stale_then_refreshes_in_the_background() {
+    let version = Arc::new(AtomicUsize::new(1));
+    let v = version.clone();
+    let handler: Handler = Arc::new(move |_| {
+        let body = if v.load(Ordering::SeqCst) == 1 {
+            "v1"
+        } else {
+            "v2"
+        };
+        resp(
+            200,
+            &[("cache-control", "max-age=10, stale-while-revalidate=60")],
+            body,
+        )
+    });
+    let o = Origin::start(0, handler).await;
+    let s = setup(
+        &dist("", "a", OPTIMIZED, ""),
+        &[("origin-a", &o.url)],
+        |_| {},
+    )
+    .await;
+    let url = format!("{}/swr", s.pops["FRA"]);
+    assert_eq!(get(&url, &[]).await.text().await.expect("body"), "v1");
+    assert_eq!(o.count(), 1);
+    version.store(2, Ordering::SeqCst);
+    // Expired, inside the stale-while-revalidate window: the stale copy at once, and one
+    // refresh at the origin behind it.
+    s.clock.advance(Duration::from_secs(20));
+    let r = get(&url, &[]).await;
+    assert_eq!(h(&r, "x-cache"), "Hit from cloudfront");
+    assert_eq!(r.text().await.expect("body"), "v1");
+    for _ in 0..200 {
+        if o.count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(o.count(), 2, "one background refresh");
+    // The POP refreshed from its regional cache, which itself served stale and refreshed
+    // from the origin; the POP's copy keeps the stale copy's age, so the next requests
+    // (still inside the window, the clock unmoved) bring the refreshed body through
+    // without another origin request.
+    let mut body = String::new();
+    for _ in 0..10 {
+        let r = get(&url, &[]).await;
+        assert_eq!(h(&r, "x-cache"), "Hit from cloudfront");
+        body = r.text().await.expect("body");
+        if body == "v2" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(body, "v2", "the refreshed object reaches the viewer");
+    assert_eq!(o.count(), 2);
+    // Past the window: a plain miss.
+    s.clock.advance(Duration::from_secs(100));
+    assert_eq!(h(&get(&url, &[]).await, "x-cache"), "Miss from cloudfront");
+    assert_eq!(o.count(), 3);
+}
+
+#[tokio::test]
+async fn latency_model_makes_each_hop_wait_and_the_edge_saves_it() {
+    let o = Origin::start(0, fixed(200, &[("cache-control", "max-age=300")], "far")).await;
+    let s = setup(
+        &dist("", "a", OPTIMIZED, ""),
+        &[("origin-a", &o.url)],
+        |c| c.latency.enabled = true,
+    )
+    .await;
+    let cfg = EdgeConfig::default();
+    let nrt = cfg.pops.iter().find(|p| p.code == "NRT").expect("NRT");
+    // The least a miss from Tokyo can cost: the POP → origin round trip (us-east-1) alone.
+    let floor_ms = cfg.latency.rtt_ms(nrt.at, cfg.origin_location);
+    assert!(floor_ms > 50.0, "{floor_ms}");
+    let url = format!("{}/far", s.pops["NRT"]);
+    let t = std::time::Instant::now();
+    let r = get(&url, &[("pragma", "server-timing")]).await;
+    let miss_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(h(&r, "x-cache"), "Miss from cloudfront");
+    assert!(
+        miss_ms >= floor_ms,
+        "a miss waits its simulated hops: {miss_ms:.1} ms < {floor_ms:.1} ms"
+    );
+    let t = std::time::Instant::now();
+    let r = get(&url, &[("pragma", "server-timing")]).await;
+    let hit_ms = t.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(h(&r, "x-cache"), "Hit from cloudfront");
+    assert!(
+        hit_ms < floor_ms,
+        "a hit does not travel to the origin: {hit_ms:.1} ms"
+    );
+    let report = s.edge.report(&s.id).expect("report");
+    let pop = report
+        .pops
+        .iter()
+        .find(|p| p.pop.starts_with("NRT"))
+        .expect("NRT in the report");
+    assert_eq!(pop.origin_fetches, 1);
+    assert!(pop.mean_latency_ms < pop.mean_latency_without_edge_ms);
+}
