@@ -310,6 +310,28 @@ fn viewer_request_rewrites_and_redirects_origin_response_adds_headers_once_per_m
     eventually(30, "the viewer-request REPORT lines", || {
         s.log_count("Rewrite", "REPORT RequestId") == 7
     });
+    // The same lines in the log group of the region that ran each invocation, named as
+    // AWS names it: logs/lambda-edge/<region>/us-east-1.<function>.log.
+    let regional = |function: &str, needle: &str| -> (usize, Vec<String>) {
+        let root = s.dir.join("state/logs/lambda-edge");
+        let mut regions = Vec::new();
+        let mut n = 0;
+        for e in std::fs::read_dir(&root).unwrap().flatten() {
+            let file = e.path().join(format!("us-east-1.{function}.log"));
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                regions.push(e.file_name().to_string_lossy().into_owned());
+                n += text.lines().filter(|l| l.contains(needle)).count();
+            }
+        }
+        (n, regions)
+    };
+    let (n, regions) = regional("Rewrite", "REPORT RequestId");
+    assert_eq!(n, 7, "viewer-request REPORT lines in {regions:?}");
+    assert!(
+        regions.iter().all(|r| r.contains('-')),
+        "region names: {regions:?}"
+    );
+    assert_eq!(regional("Headers", "origin-response /page.html 200").0, 1);
     s.stop();
 
     // A restart with nothing changed publishes nothing new: still version 1.

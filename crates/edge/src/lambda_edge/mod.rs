@@ -240,6 +240,8 @@ async fn run(
     }
     let mut req = InvokeRequest::new(function, event);
     req.qualifier = Some(a.version.clone());
+    // The invocation's log lines also go to the region that ran it (below).
+    req.tail_log = site.cfg.state_dir.is_some();
     let (_, quota) = site.cfg.lambda_edge.limits(a.event_type);
     let fn_timeout = if a.timeout_s == 0 {
         quota
@@ -268,6 +270,11 @@ async fn run(
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "Lambda@Edge invocation"
     );
+    if let (Some(dir), Ok(Ok(r))) = (&site.cfg.state_dir, &answer) {
+        if let Some(tail) = &r.log_tail {
+            regional_log(dir, region, &a.function_name, tail);
+        }
+    }
     match answer {
         Ok(Ok(r)) => match r.outcome {
             InvokeOutcome::Success { payload } => Ok(payload),
@@ -286,6 +293,25 @@ async fn run(
             Err(Failure::limit(REASON_INVALID_FUNCTION))
         }
         Err(_) => Err(Failure::limit(REASON_TIMEOUT)),
+    }
+}
+
+/// Appends an edge invocation's log lines (the last 4 KB, as Invoke's `LogResult` keeps) to
+/// `<state>/logs/lambda-edge/<region>/us-east-1.<function>.log`: on AWS a Lambda@Edge
+/// function logs to the log group `/aws/lambda/us-east-1.<function>` in the region whose
+/// edge cache ran it. The function's own log keeps every line.
+fn regional_log(state_dir: &std::path::Path, region: &str, function: &str, lines: &str) {
+    use std::io::Write;
+    let dir = state_dir.join("logs").join("lambda-edge").join(region);
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("us-east-1.{function}.log")))?
+            .write_all(lines.as_bytes())
+    });
+    if let Err(e) = written {
+        tracing::warn!(function, region, error = %e, "cannot write the Lambda@Edge regional log");
     }
 }
 
