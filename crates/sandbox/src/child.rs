@@ -71,6 +71,15 @@ impl ChildSetup {
             // "0" moves the writing process; the child enters its cgroups before user code runs.
             self.step("join cgroup", || write(procs, b"0").map(drop))?;
         }
+        // SCHED_BATCH: a function's process, woken by an event, does not preempt the
+        // platform's threads (the gateway, the Runtime API) on a busy CPU; it runs when
+        // they yield or at the next tick, and at once on an idle CPU. Its CPU share and
+        // cgroup quota are unchanged. Best effort: a kernel that refuses it runs the
+        // process as it is.
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: sched_setscheduler is async-signal-safe; `param` is a valid pointer.
+        #[allow(unsafe_code)]
+        let _ = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
         self.step("rlimit nofile", || {
             lower_rlimit(Resource::RLIMIT_NOFILE, self.nofile)
         })?;
