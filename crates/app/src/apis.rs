@@ -119,8 +119,10 @@ async fn bind(kind: &str, id: &str) -> Result<(tokio::net::TcpListener, String),
 }
 
 /// Serves `router` on `listener` until `cancel`, with TCP_NODELAY on every connection so a
-/// keep-alive response never waits for a delayed ACK.
+/// keep-alive response never waits for a delayed ACK. The server runs on `home`, the
+/// function thread, where the invocations its requests make run too.
 fn serve(
+    home: &tokio::runtime::Handle,
     listener: tokio::net::TcpListener,
     router: axum::Router,
     id: String,
@@ -128,7 +130,7 @@ fn serve(
 ) -> tokio::task::JoinHandle<()> {
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
     let shutdown = cancel.clone();
-    tokio::spawn(async move {
+    home.spawn(async move {
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
@@ -211,10 +213,14 @@ pub(crate) struct RestServing<'a> {
     pub(crate) aws: Arc<rest::aws::AwsSettings>,
 }
 
-/// Binds and serves every HTTP API and REST API of the template.
+/// Binds and serves every HTTP API and REST API of the template. HTTP APIs are served on
+/// `home`, the runtime's function thread: every request they take invokes a function or
+/// proxies, so the whole round trip stays on one thread. REST APIs stay on the caller's
+/// runtime, whose workers share the load of their cache hits.
 pub(crate) async fn start(
     template: Option<&Template>,
     invoker: Arc<dyn Invoke>,
+    home: &tokio::runtime::Handle,
     state_dir: &Path,
     access_log_stdout: bool,
     serving: RestServing<'_>,
@@ -271,7 +277,7 @@ pub(crate) async fn start(
             serde_json::json!({"kind": "http", "url": url, "stages": stage_urls}),
         );
         out.handles
-            .push(serve(listener, gw::router(api.clone()), id, cancel));
+            .push(serve(home, listener, gw::router(api.clone()), id, cancel));
         out.apis.insert(api.spec().logical_id, api);
     }
 

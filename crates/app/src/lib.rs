@@ -284,6 +284,7 @@ impl Platform {
         let mut http_apis = apis::start(
             template.as_ref(),
             runtime.clone(),
+            runtime.home(),
             &state_dir,
             opts.access_log,
             apis::RestServing {

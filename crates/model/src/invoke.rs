@@ -21,6 +21,10 @@ pub struct InvokeRequest {
     pub trace_id: Option<String>,
     /// Keep the last 4 KB of this invocation's log for the caller.
     pub tail_log: bool,
+    /// Measure the environment's CPU time and quota throttling during this invocation
+    /// (`InvokeReport::cpu_time` / `cpu_throttled`, for power tuning). Off, the warm path
+    /// reads no CPU statistics.
+    pub measure_cpu: bool,
     /// Use this request id instead of a fresh one (async retries keep theirs).
     pub request_id: Option<RequestId>,
 }
@@ -35,6 +39,7 @@ impl InvokeRequest {
             cognito_identity: None,
             trace_id: None,
             tail_log: false,
+            measure_cpu: false,
             request_id: None,
         }
     }

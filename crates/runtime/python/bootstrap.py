@@ -24,6 +24,7 @@ import sys
 import _socket
 import _json
 import posix as _posix
+import select as _select
 import time as _time
 
 _environ = _posix.environ  # bytes -> bytes; os.environ._data is this same dict
@@ -716,6 +717,11 @@ class _NoResponse(Exception):
     """The connection closed before any byte of a response arrived (safe to retry)."""
 
 
+# Tells ledge that a GET /next follows this post on the connection, so it may answer the
+# post together with the next event (one wake-up per invocation). Other servers ignore it.
+_NEXT_PIPELINED = b"Ledge-Next-Pipelined: 1\r\n"
+
+
 class LambdaRuntimeClient(object):
     """Minimal HTTP/1.1 keep-alive client over one _socket connection."""
 
@@ -730,6 +736,7 @@ class LambdaRuntimeClient(object):
         self._family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
         self._addr = (host, int(port))
         self._sock = None
+        self._poll = None
         self._buf = b""
         # True while a `GET /next` sent behind the last response (HTTP/1.1 pipelining)
         # awaits its answer on the open connection: one send per invocation, not two.
@@ -750,6 +757,12 @@ class LambdaRuntimeClient(object):
             else:
                 self._sock = sock
                 self._buf = b""
+                # Block in poll(POLLIN), not in recv: a task asleep in recv on a Unix
+                # stream socket is also woken each time the server reads what it sent
+                # (the write-space wakeup), a wasted wakeup per invocation; poll's
+                # wait ignores those.
+                self._poll = _select.poll()
+                self._poll.register(sock, _select.POLLIN)
                 return sock
         if self._family == _socket.AF_INET and self._addr[0] not in ("", "localhost") and not self._addr[0][:1].isdigit():
             family, _, _, _, addr = _socket.getaddrinfo(self._addr[0], self._addr[1], 0, _socket.SOCK_STREAM)[0]
@@ -768,6 +781,7 @@ class LambdaRuntimeClient(object):
 
     def close(self):
         sock, self._sock = self._sock, None
+        self._poll = None
         self._buf = b""
         self._next_sent = False
         if sock is not None:
@@ -804,6 +818,8 @@ class LambdaRuntimeClient(object):
             if i >= 0:
                 break
             try:
+                if self._poll is not None:
+                    self._poll.poll()
                 chunk = sock.recv(65536)
             except ConnectionError:
                 if got_any:
@@ -917,7 +933,7 @@ class LambdaRuntimeClient(object):
         status, _, _ = self._post(
             b"/2018-06-01/runtime/invocation/%s/response" % invoke_id.encode("utf-8"),
             result_data,
-            b"Content-Type: %s\r\n" % content_type.encode("latin-1"),
+            b"Content-Type: %s\r\n%s" % (content_type.encode("latin-1"), _NEXT_PIPELINED),
             True,
         )
         if not 200 <= status < 300:
@@ -925,8 +941,8 @@ class LambdaRuntimeClient(object):
 
     def post_invocation_error(self, invoke_id, error_response_data, xray_fault, error_type):
         xray = _header_value(xray_fault)
-        extra = b"Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: %s\r\n" % (
-            _header_value(error_type),
+        extra = b"Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: %s\r\n%s" % (
+            _header_value(error_type), _NEXT_PIPELINED,
         )
         if xray and len(xray) < 1024 * 1024:  # awslambdaric drops the cause at >= 1 MiB
             extra += b"Lambda-Runtime-Function-XRay-Error-Cause: %s\r\n" % xray

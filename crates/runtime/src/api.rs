@@ -59,6 +59,9 @@ struct InFlight {
 /// State shared between one environment's Runtime API server and its invoker.
 pub(crate) struct ApiState {
     deliveries: tokio::sync::Mutex<mpsc::Receiver<Delivery>>,
+    /// A delivery taken by a held result post (see [`hold_for_next`]) for the pipelined
+    /// `GET /next` behind it.
+    taken: Mutex<Option<Delivery>>,
     inflight: Mutex<Option<InFlight>>,
     init: watch::Sender<InitSignal>,
     /// True while the runtime waits in `GET …/next`: the environment is ready for an
@@ -88,6 +91,7 @@ impl ApiState {
         let (init_tx, init_rx) = watch::channel(InitSignal::Pending);
         let state = Arc::new(Self {
             deliveries: tokio::sync::Mutex::new(rx),
+            taken: Mutex::new(None),
             inflight: Mutex::new(None),
             init: init_tx,
             waiting: std::sync::atomic::AtomicBool::new(false),
@@ -131,13 +135,10 @@ async fn next(State(st): State<Arc<ApiState>>) -> Response {
             invalid_state_transition("InvocationNext", "InvocationNext"),
         );
     }
-    let delivery = {
-        let mut rx = st.deliveries.lock().await;
-        st.waiting.store(true, std::sync::atomic::Ordering::SeqCst);
-        st.ready.notify_waiters();
-        let d = rx.recv().await;
-        st.waiting.store(false, std::sync::atomic::Ordering::SeqCst);
-        d
+    let taken = st.taken.lock().ok().and_then(|mut t| t.take());
+    let delivery = match taken {
+        Some(d) => Some(d),
+        None => take_delivery(&st).await,
     };
     let Some(d) = delivery else {
         // The environment is being torn down: tell the runtime to exit.
@@ -175,6 +176,34 @@ async fn next(State(st): State<Arc<ApiState>>) -> Response {
 
 /// Takes the in-flight invocation if `id` names it; otherwise the response to send back.
 /// A refused runtime call: status and body.
+/// Waits for the next event, counting the environment ready meanwhile (Lambda's
+/// readiness is a runtime waiting in `next`).
+async fn take_delivery(st: &ApiState) -> Option<Delivery> {
+    let mut rx = st.deliveries.lock().await;
+    st.waiting.store(true, std::sync::atomic::Ordering::SeqCst);
+    st.ready.notify_waiters();
+    let d = rx.recv().await;
+    st.waiting.store(false, std::sync::atomic::Ordering::SeqCst);
+    d
+}
+
+/// A result or error post that says a `GET /next` follows it on the connection
+/// ([`HDR_NEXT_PIPELINED`], sent by ledge's Python bootstrap) is answered once the next
+/// event is here: the environment counts as waiting in `next` from now on, the event is
+/// set aside for that `GET /next`, and the two answers leave in one write (hyper's
+/// pipeline flush). The runtime, asleep until then either way, wakes once per invocation
+/// instead of twice. The invocation itself completed when the post arrived.
+async fn hold_for_next(st: &ApiState, headers: &HeaderMap) {
+    if !headers.contains_key(HDR_NEXT_PIPELINED) {
+        return;
+    }
+    if let Some(d) = take_delivery(st).await {
+        if let Ok(mut t) = st.taken.lock() {
+            *t = Some(d);
+        }
+    }
+}
+
 type Refusal = (StatusCode, String);
 
 fn claim(st: &ApiState, id: &str, to: &str) -> Result<oneshot::Sender<RuntimeReply>, Refusal> {
@@ -244,6 +273,7 @@ async fn response(
     match read_limited(&headers, body).await {
         Ok(Some(bytes)) => {
             let _ = reply.send(RuntimeReply::Response(bytes));
+            hold_for_next(&st, &headers).await;
             accepted()
         }
         Ok(None) => {
@@ -281,6 +311,7 @@ async fn error(
                 body,
                 error_type: error_type(&headers),
             });
+            hold_for_next(&st, &headers).await;
             accepted()
         }
         Ok(None) => {

@@ -34,6 +34,7 @@ pub(crate) struct Invocation {
     pub(crate) client_context: Option<String>,
     pub(crate) cognito_identity: Option<String>,
     pub(crate) tail_log: bool,
+    pub(crate) measure_cpu: bool,
 }
 
 /// What an invocation left behind.
@@ -61,10 +62,6 @@ pub(crate) struct Environment {
     pipe_task: JoinHandle<()>,
     pub(crate) tmp: Option<TmpSlot>,
     pub(crate) last_used: Instant,
-    /// The cgroup's CPU and throttled time when the last invocation ended. An idle
-    /// environment uses no CPU, so these start the next invocation's accounting
-    /// without reading the cgroup again on the warm path.
-    cpu_mark: Option<(Option<Duration>, Option<Duration>)>,
 }
 
 /// Why an environment could not be started; the caller turns it into an outcome.
@@ -207,7 +204,6 @@ impl Environment {
             pipe_task,
             tmp: Some(tmp),
             last_used: Instant::now(),
-            cpu_mark: None,
         })
     }
 
@@ -240,13 +236,20 @@ impl Environment {
             }
         }
         let version = self.config.version.clone();
-        self.pipe.drain();
+        if cold {
+            // What the function printed while initialising goes before START. A warm
+            // environment's pipe is empty here unless a background thread is printing,
+            // whose lines may fall on either side of START, as in CloudWatch.
+            self.pipe.drain();
+        }
         self.pipe
-            .platform(&[logs::start_line(&inv.request_id, &version)]);
+            .platform_deferred(logs::start_line(&inv.request_id, &version));
 
-        let (cpu_before, throttled_before) = match self.cpu_mark.take() {
-            Some(mark) => mark,
-            None => (self.process.cpu_usage(), self.process.cpu_throttled()),
+        // CPU statistics only when asked (power tuning): two cgroup reads saved per call.
+        let (cpu_before, throttled_before) = if inv.measure_cpu {
+            (self.process.cpu_usage(), self.process.cpu_throttled())
+        } else {
+            (None, None)
         };
         let timeout = self.config.spec.timeout;
         let started = Instant::now();
@@ -455,8 +458,8 @@ impl Environment {
         let init = self.init_duration.take();
         let memory_mb = self.config.spec.memory.get();
         let peak = self.process.memory_peak_bytes();
-        let (cpu_now, throttled_now) = (self.process.cpu_usage(), self.process.cpu_throttled());
-        self.cpu_mark = Some((cpu_now, throttled_now));
+        let cpu_now = cpu_before.and_then(|_| self.process.cpu_usage());
+        let throttled_now = throttled_before.and_then(|_| self.process.cpu_throttled());
         let cpu_time = match (cpu_before, cpu_now) {
             (Some(b), Some(a)) => Some(a.saturating_sub(b)),
             _ => None,

@@ -16,6 +16,8 @@ use crate::DeployError;
 
 /// Platform-wide context every pool shares.
 pub(crate) struct Shared {
+    /// The function thread's runtime: pools are spawned there (see `home`).
+    pub(crate) home: tokio::runtime::Handle,
     pub(crate) sandbox: Sandbox,
     pub(crate) region: String,
     pub(crate) account_id: String,

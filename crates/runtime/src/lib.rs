@@ -13,6 +13,7 @@ mod artifacts;
 mod control;
 mod env;
 mod function;
+mod home;
 mod installed;
 pub mod logs;
 pub mod node;
@@ -138,6 +139,8 @@ pub struct Runtime {
     /// such as `RevisionId` hold from check to write.
     pub(crate) control: tokio::sync::Mutex<()>,
     pub(crate) account_concurrency: u32,
+    /// The function thread (see [`home`]); last, so it stops after the pools have closed.
+    home: home::Home,
 }
 
 impl Runtime {
@@ -185,7 +188,12 @@ impl Runtime {
             disable_cgroups: config.disable_cgroups,
             disable_mount_ns: config.disable_mount_ns,
         });
+        let home = home::Home::start().map_err(|source| RuntimeError::Prepare {
+            path: config.state_dir.clone(),
+            source,
+        })?;
         let shared = Shared {
+            home: home.handle().clone(),
             sandbox,
             region: config.region,
             account_id: config.account_id,
@@ -206,7 +214,15 @@ impl Runtime {
             functions: RwLock::new(HashMap::new()),
             control: tokio::sync::Mutex::new(()),
             account_concurrency: config.account_concurrency,
+            home,
         })
+    }
+
+    /// The function thread's runtime, where every pool, environment and Runtime API
+    /// server runs. Spawn a server here when its requests mostly invoke functions (as an
+    /// API Gateway listener's do): the whole invocation then runs on one thread.
+    pub fn home(&self) -> &tokio::runtime::Handle {
+        self.home.handle()
     }
 
     /// One line saying what the sandbox enforces here.
@@ -346,6 +362,7 @@ impl Invoke for Runtime {
             client_context: req.client_context,
             cognito_identity: req.cognito_identity,
             tail_log: req.tail_log,
+            measure_cpu: req.measure_cpu,
         };
         pool.invoke(inv).await
     }

@@ -173,11 +173,35 @@ pub(crate) struct LogPipe {
     sink: Arc<LogSink>,
 }
 
+impl Drop for LogPipe {
+    fn drop(&mut self) {
+        // An environment ended between START and END (shutdown): START still shows.
+        if let Some(line) = self.state.get_mut().ok().and_then(|st| st.pending.take()) {
+            self.sink.write_lines(&[line]);
+        }
+    }
+}
+
 #[derive(Default)]
 struct PipeState {
     partial: Vec<u8>,
     capture: Option<String>,
     eof: bool,
+    /// A platform line (`START`) not yet in the sink: it goes out with the next lines,
+    /// so an invocation that prints nothing costs one write, not two.
+    pending: Option<String>,
+}
+
+impl PipeState {
+    /// `lines` with the pending platform line, if any, in front.
+    fn with_pending<'a>(&'a mut self, lines: &'a [String]) -> Vec<&'a str> {
+        let mut out = Vec::with_capacity(lines.len() + 1);
+        if let Some(p) = self.pending.as_deref() {
+            out.push(p);
+        }
+        out.extend(lines.iter().map(String::as_str));
+        out
+    }
 }
 
 impl LogPipe {
@@ -258,7 +282,9 @@ impl LogPipe {
                     cap.push('\n');
                 }
             }
-            self.sink.write_lines(&lines);
+            let all = st.with_pending(&lines);
+            self.sink.write_lines(&all);
+            st.pending = None;
         }
         st.eof
     }
@@ -276,7 +302,10 @@ impl LogPipe {
             cap.push_str(&line);
             cap.push('\n');
         }
-        self.sink.write_lines(&[line]);
+        let lines = [line];
+        let all = st.with_pending(&lines);
+        self.sink.write_lines(&all);
+        st.pending = None;
     }
 
     /// Writes platform lines in order with the function's own, capturing them when asked.
@@ -290,7 +319,25 @@ impl LogPipe {
                 cap.push('\n');
             }
         }
-        self.sink.write_lines(lines);
+        let all = st.with_pending(lines);
+        self.sink.write_lines(&all);
+        st.pending = None;
+    }
+
+    /// Like [`LogPipe::platform`] for one line that may wait for the next write: the
+    /// invocation's `START` reaches the file with the function's first output or with
+    /// `END`, whichever comes first, in the same order.
+    pub(crate) fn platform_deferred(&self, line: String) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        if let Some(cap) = st.capture.as_mut() {
+            cap.push_str(&line);
+            cap.push('\n');
+        }
+        if let Some(earlier) = st.pending.replace(line) {
+            self.sink.write_lines(&[earlier]);
+        }
     }
 
     /// Starts or stops capturing lines for an invocation's log tail.

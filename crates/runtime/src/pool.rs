@@ -120,7 +120,7 @@ impl PoolHandle {
             tx: tx.downgrade(),
             shutting_down: None,
         };
-        tokio::spawn(actor.run(rx));
+        actor.shared.home.clone().spawn(actor.run(rx));
         Self { tx }
     }
 

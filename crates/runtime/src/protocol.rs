@@ -14,6 +14,9 @@ pub(crate) const HDR_CLIENT_CONTEXT: &str = "lambda-runtime-client-context";
 pub(crate) const HDR_COGNITO_IDENTITY: &str = "lambda-runtime-cognito-identity";
 pub(crate) const HDR_ERROR_TYPE: &str = "lambda-runtime-function-error-type";
 pub(crate) const HDR_RESPONSE_MODE: &str = "lambda-runtime-function-response-mode";
+/// ledge's own bootstraps send this on a result or error post when a `GET /next` follows
+/// it on the same connection (HTTP/1.1 pipelining). See `api::hold_for_next`.
+pub(crate) const HDR_NEXT_PIPELINED: &str = "ledge-next-pipelined";
 
 /// Largest response or error body a runtime may post: 6 MiB + 100 bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 + 100;

@@ -37,7 +37,9 @@ where
 {
     let service = TowerToHyperService::new(router);
     tokio::spawn(async move {
-        let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder.http1().pipeline_flush(true);
+        let _ = builder
             .http1_only()
             .serve_connection(TokioIo::new(stream), service)
             .await;

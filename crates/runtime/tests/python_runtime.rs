@@ -369,13 +369,25 @@ async fn cpu_quota_follows_memory() {
     // the quota, not the machine: another load can only lower a function's CPU share.
     h.invoke("Cpu128", r#"{"ms":1}"#).await;
     h.invoke("Cpu1769", r#"{"ms":1}"#).await;
+    // CPU statistics are read only when an invocation asks (power tuning does).
+    let measured = |f: &str| {
+        let mut req = InvokeRequest::new(name(f), br#"{"ms":60}"#.to_vec());
+        req.measure_cpu = true;
+        req
+    };
+    let unmeasured = h
+        .invoke("Cpu128", r#"{"ms":1}"#)
+        .await
+        .report
+        .expect("report");
+    assert_eq!(unmeasured.cpu_time, None, "CPU read without being asked");
     let slow = h
-        .invoke("Cpu128", r#"{"ms":60}"#)
+        .invoke_req(measured("Cpu128"))
         .await
         .report
         .expect("report");
     let fast = h
-        .invoke("Cpu1769", r#"{"ms":60}"#)
+        .invoke_req(measured("Cpu1769"))
         .await
         .report
         .expect("report");

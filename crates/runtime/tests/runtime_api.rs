@@ -335,3 +335,91 @@ async fn each_environment_has_its_own_runtime_api() {
         b"\"B ok\""
     );
 }
+
+/// ledge's Python bootstrap pipelines `GET /next` behind each result and says so with
+/// `Ledge-Next-Pipelined`; ledge then answers the post together with the next event.
+/// The invocation completes when the post arrives, not when the 202 leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_result_is_acknowledged_with_the_next_event() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let h = harness();
+    h.deploy(provided("Pipe", fixture("provided/conformance")))
+        .await;
+    let rt = h.rt.clone();
+    let first = tokio::spawn(async move {
+        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Pipe"), b"1".to_vec())).await
+    });
+    let api = api_of(&h, "Pipe").await;
+    let next = reqwest::get(format!("{api}/runtime/invocation/next"))
+        .await
+        .expect("next");
+    let rid = next.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
+
+    // The result and the next poll in one write, on a connection of our own.
+    let host = api
+        .trim_start_matches("http://")
+        .trim_end_matches("/2018-06-01");
+    let mut tcp = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let wire = format!(
+        "POST /2018-06-01/runtime/invocation/{rid}/response HTTP/1.1\r\nHost: {host}\r\n\
+         Ledge-Next-Pipelined: 1\r\nContent-Length: 4\r\n\r\n\"ok\"\
+         GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    );
+    tcp.write_all(wire.as_bytes()).await.expect("send");
+
+    let done = tokio::time::timeout(Duration::from_secs(5), first)
+        .await
+        .expect("the invocation completes while its 202 is held")
+        .expect("join")
+        .expect("invoke");
+    match done.outcome {
+        InvokeOutcome::Success { payload } => assert_eq!(&payload[..], b"\"ok\""),
+        other => panic!("{other:?}"),
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let early = tokio::time::timeout(Duration::from_millis(300), tcp.read(&mut buf)).await;
+    assert!(early.is_err(), "the 202 waits for the next event");
+
+    let rt = h.rt.clone();
+    let second = tokio::spawn(async move {
+        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Pipe"), b"2".to_vec())).await
+    });
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).ends_with("\r\n\r\n2") {
+        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+            .await
+            .expect("202 and the event arrive")
+            .expect("read");
+        assert!(
+            n > 0,
+            "connection closed: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(text.starts_with("HTTP/1.1 202 Accepted\r\n"), "{text}");
+    assert!(
+        text.contains("{\"status\":\"OK\"}HTTP/1.1 200 OK\r\n"),
+        "{text}"
+    );
+    let rid2 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("lambda-runtime-aws-request-id: "))
+        .expect("the next event's request id");
+    assert_ne!(rid2, rid);
+    // Answer it the plain way, so the second caller gets its result too.
+    let r = reqwest::Client::new()
+        .post(format!("{api}/runtime/invocation/{rid2}/response"))
+        .body("\"two\"")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), 202);
+    let second = second.await.expect("join").expect("invoke");
+    assert!(matches!(second.outcome, InvokeOutcome::Success { .. }));
+}

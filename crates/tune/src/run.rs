@@ -457,6 +457,7 @@ impl<'a> Runner<'a> {
         loop {
             let mut req = InvokeRequest::new(target.function.clone(), payload.clone());
             req.qualifier = target.qualifier.clone();
+            req.measure_cpu = true;
             let r = self.invoker.invoke(req).await;
             if let Ok(res) = &r {
                 if matches!(res.outcome, InvokeOutcome::Throttled { .. }) && attempts < 5 {
