@@ -106,10 +106,7 @@ impl RequestFacts {
 
     /// CLF time: `12/Mar/2020:19:03:58 +0000`.
     pub fn clf_time(&self) -> String {
-        chrono::DateTime::from_timestamp_millis(self.time_epoch_ms)
-            .unwrap_or_default()
-            .format("%d/%b/%Y:%H:%M:%S +0000")
-            .to_string()
+        clf_time(self.time_epoch_ms)
     }
 
     pub fn user_agent(&self) -> String {
@@ -127,6 +124,27 @@ impl RequestFacts {
     fn content_type(&self) -> Option<String> {
         self.header("content-type")
     }
+}
+
+/// Epoch milliseconds as CLF time (`12/Mar/2020:19:03:58 +0000`), the form of
+/// `$context.requestTime` and the events' `time`. Formatted once per second per thread.
+pub fn clf_time(epoch_ms: i64) -> String {
+    thread_local! {
+        static LAST: std::cell::RefCell<(i64, String)> =
+            const { std::cell::RefCell::new((i64::MIN, String::new())) };
+    }
+    let second = epoch_ms.div_euclid(1000);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.0 != second {
+            let text = chrono::DateTime::from_timestamp(second, 0)
+                .unwrap_or_default()
+                .format("%d/%b/%Y:%H:%M:%S +0000")
+                .to_string();
+            *last = (second, text);
+        }
+        last.1.clone()
+    })
 }
 
 /// Percent-decodes a path value (`+` stays `+`).
@@ -427,6 +445,23 @@ pub fn is_named_stage(stage: &str) -> bool {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    #[test]
+    fn clf_time_per_second_and_across_seconds() {
+        assert_eq!(
+            super::clf_time(1_583_348_638_390),
+            "04/Mar/2020:19:03:58 +0000"
+        );
+        assert_eq!(
+            super::clf_time(1_583_348_638_999),
+            "04/Mar/2020:19:03:58 +0000"
+        );
+        assert_eq!(
+            super::clf_time(1_583_348_639_000),
+            "04/Mar/2020:19:03:59 +0000"
+        );
+        assert_eq!(super::clf_time(0), "01/Jan/1970:00:00:00 +0000");
+    }
+
     use super::*;
 
     /// The facts behind the golden events: `POST /dev/items/a%20b?x=1&x=2&y=a+b` with

@@ -309,10 +309,7 @@ fn log_context(
     c.insert("requestTimeEpoch", wall.as_millis().to_string());
     c.insert(
         "requestTime",
-        chrono::DateTime::from_timestamp_millis(wall.as_millis() as i64)
-            .unwrap_or_default()
-            .format("%d/%b/%Y:%H:%M:%S +0000")
-            .to_string(),
+        crate::common::event::clf_time(wall.as_millis() as i64),
     );
     if let Some(f) = facts {
         c.insert("httpMethod", f.method.clone());
@@ -670,11 +667,10 @@ async fn lambda_integration(
     timeout: Duration,
     notes: &mut LogNotes,
 ) -> Result<ProxyResponse, Response> {
-    let ev = match format {
-        PayloadFormat::V2 => event::v2(facts),
-        PayloadFormat::V1 => event::v1(facts),
+    let payload = match format {
+        PayloadFormat::V2 => event::v2_bytes(facts),
+        PayloadFormat::V1 => serde_json::to_vec(&event::v1(facts)).unwrap_or_default(),
     };
-    let payload = serde_json::to_vec(&ev).unwrap_or_default();
     let outcome = match invoke(api, facts, function, payload, timeout).await {
         Err(()) => {
             tracing::warn!(route = %facts.route_key, stage = %facts.stage, function = %function, "integration timed out");

@@ -773,13 +773,7 @@ fn log_context(
         c.insert("identity.userAgent", ua.to_owned());
     }
     c.insert("requestTimeEpoch", ms.to_string());
-    c.insert(
-        "requestTime",
-        chrono::DateTime::from_timestamp_millis(ms as i64)
-            .unwrap_or_default()
-            .format("%d/%b/%Y:%H:%M:%S +0000")
-            .to_string(),
-    );
+    c.insert("requestTime", crate::common::event::clf_time(ms as i64));
     if let Some(s) = notes.stage {
         c.insert("stage", s.spec.name.clone());
     }
