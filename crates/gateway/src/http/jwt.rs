@@ -177,7 +177,18 @@ pub struct JwksCache {
     client: reqwest::Client,
     issuers: std::sync::Mutex<HashMap<String, Arc<Keys>>>,
     fetching: Mutex<()>,
+    /// Tokens whose signature a key set verified: `(issuer, token)` → the key set's fetch
+    /// time and the claims. A signature check is a pure function of the token and the key,
+    /// so a client sending the same token again skips the RSA work while that key set
+    /// stands; the claim rules (`exp`, `nbf`, scopes, ...) still run on every request.
+    verified: std::sync::Mutex<HashMap<(String, String), Verified>>,
 }
+
+/// When the key set that verified a token was fetched, and the token's claims.
+type Verified = (Instant, Map<String, J>);
+
+/// At most this many verified tokens are remembered (then the memory starts afresh).
+const VERIFIED_TOKENS: usize = 4096;
 
 impl Default for JwksCache {
     fn default() -> Self {
@@ -196,6 +207,7 @@ impl JwksCache {
                 .unwrap_or_default(),
             issuers: std::sync::Mutex::new(HashMap::new()),
             fetching: Mutex::new(()),
+            verified: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -220,6 +232,20 @@ impl JwksCache {
         }
         let kid = header.kid.ok_or(JwtFailure::Invalid(describe::KID))?;
         let key = self.key(issuer, &kid, now).await?;
+        // The key set that just gave the key: a token it verified before needs no new check.
+        let keys_at = self.cached(issuer).map(|k| k.fetched);
+        let memo = (issuer.to_owned(), token.to_owned());
+        let known = keys_at.and_then(|at| {
+            let verified = self.verified.lock().ok()?;
+            verified
+                .get(&memo)
+                .filter(|(when, _)| *when == at)
+                .map(|(_, claims)| claims.clone())
+        });
+        if let Some(claims) = known {
+            let scopes = check_claims(&claims, issuer, audience, route_scopes, now_secs)?;
+            return Ok((claims, scopes));
+        }
         let mut v = Validation::new(header.alg);
         v.validate_exp = false;
         v.validate_nbf = false;
@@ -233,6 +259,12 @@ impl JwksCache {
             }
             _ => JwtFailure::Invalid(describe::MALFORMED),
         })?;
+        if let (Some(at), Ok(mut verified)) = (keys_at, self.verified.lock()) {
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+            verified.insert(memo, (at, data.claims.clone()));
+        }
         let scopes = check_claims(&data.claims, issuer, audience, route_scopes, now_secs)?;
         Ok((data.claims, scopes))
     }
