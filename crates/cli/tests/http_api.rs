@@ -26,41 +26,6 @@ fn client() -> reqwest::blocking::Client {
         .unwrap()
 }
 
-struct Got {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Got {
-    fn json(&self) -> J {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&self.body)))
-    }
-    fn text(&self) -> String {
-        text(&self.body)
-    }
-    fn header(&self, n: &str) -> Option<&str> {
-        self.headers.get(n).and_then(|v| v.to_str().ok())
-    }
-    fn all(&self, n: &str) -> Vec<String> {
-        self.headers
-            .get_all(n)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
-fn send(rb: reqwest::blocking::RequestBuilder) -> Got {
-    let r = rb.send().expect("request");
-    Got {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        body: r.bytes().unwrap().to_vec(),
-    }
-}
-
 fn api_url(up: &Up, id: &str) -> String {
     let e = &up.ready["apis"][id];
     assert_eq!(e["kind"], "http", "{}", up.ready);

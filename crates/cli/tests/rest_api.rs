@@ -46,37 +46,12 @@ fn stderr_of(state: &Path) -> String {
     std::fs::read_to_string(state.with_extension("stderr")).unwrap_or_default()
 }
 
-struct Got {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Vec<u8>,
-}
-
 impl Got {
-    fn json(&self) -> J {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&self.body)))
-    }
-    fn text(&self) -> String {
-        text(&self.body)
-    }
-    fn header(&self, n: &str) -> Option<&str> {
-        self.headers.get(n).and_then(|v| v.to_str().ok())
-    }
     /// The invocation counter the test functions put in their answers.
     fn n(&self) -> u64 {
         self.json()["n"]
             .as_u64()
             .unwrap_or_else(|| panic!("{} {}", self.status, self.text()))
-    }
-}
-
-fn send(rb: reqwest::blocking::RequestBuilder) -> Got {
-    let r = rb.send().expect("request");
-    Got {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        body: r.bytes().unwrap().to_vec(),
     }
 }
 

@@ -21,6 +21,47 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// One HTTP answer, read whole.
+pub struct Got {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Got {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        text(&self.body)
+    }
+
+    pub fn header(&self, n: &str) -> Option<&str> {
+        self.headers.get(n).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of a header, in order.
+    pub fn all(&self, n: &str) -> Vec<String> {
+        self.headers
+            .get_all(n)
+            .iter()
+            .map(|v| v.to_str().expect("ASCII header").to_owned())
+            .collect()
+    }
+}
+
+/// Sends a request and reads its whole answer.
+pub fn send(rb: reqwest::blocking::RequestBuilder) -> Got {
+    let r = rb.send().expect("request");
+    Got {
+        status: r.status().as_u16(),
+        headers: r.headers().clone(),
+        body: r.bytes().expect("body").to_vec(),
+    }
+}
+
 /// A running `ledge up`, killed on drop.
 pub struct Up {
     pub child: Child,

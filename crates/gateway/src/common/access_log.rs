@@ -32,6 +32,10 @@ pub fn render(format: &str, ctx: &BTreeMap<&'static str, String>) -> String {
             name = &name[..name.len() - 1];
         }
         match ctx.get(name) {
+            // Most values need no escaping: copy them as they are.
+            Some(v) if !v.is_empty() && !v.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') => {
+                out.push_str(v)
+            }
             Some(v) if !v.is_empty() => out.push_str(&escape(v)),
             _ => out.push('-'),
         }
@@ -175,6 +179,27 @@ impl AccessLogSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn render_escapes_only_what_json_needs() {
+        let ctx: BTreeMap<&'static str, String> = [
+            ("plain", "GET /pets/é".to_owned()),
+            ("quoted", "a \"b\" \\ c\n".to_owned()),
+            ("empty", String::new()),
+        ]
+        .into_iter()
+        .collect();
+        let line = render(
+            r#"{"p":"$context.plain","q":"$context.quoted","e":"$context.empty","m":"$context.missing."}"#,
+            &ctx,
+        );
+        assert_eq!(
+            line,
+            r#"{"p":"GET /pets/é","q":"a \"b\" \\ c\n","e":"-","m":"-."}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).expect("still JSON");
+        assert_eq!(v["q"], "a \"b\" \\ c\n");
+    }
 
     #[test]
     fn dropping_the_sink_flushes_every_line() {
