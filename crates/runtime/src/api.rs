@@ -174,8 +174,6 @@ async fn next(State(st): State<Arc<ApiState>>) -> Response {
     resp
 }
 
-/// Takes the in-flight invocation if `id` names it; otherwise the response to send back.
-/// A refused runtime call: status and body.
 /// Waits for the next event, counting the environment ready meanwhile (Lambda's
 /// readiness is a runtime waiting in `next`).
 async fn take_delivery(st: &ApiState) -> Option<Delivery> {
@@ -204,8 +202,10 @@ async fn hold_for_next(st: &ApiState, headers: &HeaderMap) {
     }
 }
 
+/// A refused runtime call: status and body.
 type Refusal = (StatusCode, String);
 
+/// Takes the in-flight invocation if `id` names it; otherwise the response to send back.
 fn claim(st: &ApiState, id: &str, to: &str) -> Result<oneshot::Sender<RuntimeReply>, Refusal> {
     let Ok(mut g) = st.inflight.lock() else {
         return Err((StatusCode::INTERNAL_SERVER_ERROR, BODY_INTERNAL.into()));

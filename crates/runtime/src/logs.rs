@@ -193,14 +193,29 @@ struct PipeState {
 }
 
 impl PipeState {
-    /// `lines` with the pending platform line, if any, in front.
-    fn with_pending<'a>(&'a mut self, lines: &'a [String]) -> Vec<&'a str> {
-        let mut out = Vec::with_capacity(lines.len() + 1);
-        if let Some(p) = self.pending.as_deref() {
-            out.push(p);
+    /// Adds `lines` to the invocation's log tail, when one is being captured.
+    fn capture(&mut self, lines: &[String]) {
+        if let Some(cap) = self.capture.as_mut() {
+            for l in lines {
+                cap.push_str(l);
+                cap.push('\n');
+            }
         }
-        out.extend(lines.iter().map(String::as_str));
-        out
+    }
+
+    /// Captures `lines` and writes them to `sink` in one write, the pending platform
+    /// line (if any) in front.
+    fn emit(&mut self, sink: &LogSink, lines: &[String]) {
+        self.capture(lines);
+        match self.pending.take() {
+            None => sink.write_lines(lines),
+            Some(first) => {
+                let mut all = Vec::with_capacity(lines.len() + 1);
+                all.push(first.as_str());
+                all.extend(lines.iter().map(String::as_str));
+                sink.write_lines(&all);
+            }
+        }
     }
 }
 
@@ -276,15 +291,7 @@ impl LogPipe {
             }
         }
         if !lines.is_empty() {
-            if let Some(cap) = st.capture.as_mut() {
-                for l in &lines {
-                    cap.push_str(l);
-                    cap.push('\n');
-                }
-            }
-            let all = st.with_pending(&lines);
-            self.sink.write_lines(&all);
-            st.pending = None;
+            st.emit(&self.sink, &lines);
         }
         st.eof
     }
@@ -298,14 +305,7 @@ impl LogPipe {
             return;
         }
         let line = String::from_utf8_lossy(&std::mem::take(&mut st.partial)).into_owned();
-        if let Some(cap) = st.capture.as_mut() {
-            cap.push_str(&line);
-            cap.push('\n');
-        }
-        let lines = [line];
-        let all = st.with_pending(&lines);
-        self.sink.write_lines(&all);
-        st.pending = None;
+        st.emit(&self.sink, &[line]);
     }
 
     /// Writes platform lines in order with the function's own, capturing them when asked.
@@ -313,15 +313,7 @@ impl LogPipe {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        if let Some(cap) = st.capture.as_mut() {
-            for l in lines {
-                cap.push_str(l);
-                cap.push('\n');
-            }
-        }
-        let all = st.with_pending(lines);
-        self.sink.write_lines(&all);
-        st.pending = None;
+        st.emit(&self.sink, lines);
     }
 
     /// Like [`LogPipe::platform`] for one line that may wait for the next write: the
@@ -331,10 +323,7 @@ impl LogPipe {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        if let Some(cap) = st.capture.as_mut() {
-            cap.push_str(&line);
-            cap.push('\n');
-        }
+        st.capture(std::slice::from_ref(&line));
         if let Some(earlier) = st.pending.replace(line) {
             self.sink.write_lines(&[earlier]);
         }
