@@ -177,15 +177,16 @@ pub struct JwksCache {
     client: reqwest::Client,
     issuers: std::sync::Mutex<HashMap<String, Arc<Keys>>>,
     fetching: Mutex<()>,
-    /// Tokens whose signature a key set verified: `(issuer, token)` → the key set's fetch
-    /// time and the claims. A signature check is a pure function of the token and the key,
-    /// so a client sending the same token again skips the RSA work while that key set
-    /// stands; the claim rules (`exp`, `nbf`, scopes, ...) still run on every request.
-    verified: std::sync::Mutex<HashMap<(String, String), Verified>>,
+    /// Tokens whose signature a key set verified. A signature check is a pure function of
+    /// the token and the key, so a client sending the same token again skips the RSA work
+    /// while that key set stands; the claim rules (`exp`, `nbf`, scopes, ...) still run
+    /// on every request.
+    verified: std::sync::Mutex<HashMap<String, Verified>>,
 }
 
-/// When the key set that verified a token was fetched, and the token's claims.
-type Verified = (Instant, Map<String, J>);
+/// A verified token's issuer, the fetch time of the key set that verified it, and its
+/// claims.
+type Verified = (String, Instant, Map<String, J>);
 
 /// At most this many verified tokens are remembered (then the memory starts afresh).
 const VERIFIED_TOKENS: usize = 4096;
@@ -231,16 +232,13 @@ impl JwksCache {
             return Err(JwtFailure::Invalid(describe::ALGORITHM));
         }
         let kid = header.kid.ok_or(JwtFailure::Invalid(describe::KID))?;
-        let key = self.key(issuer, &kid, now).await?;
-        // The key set that just gave the key: a token it verified before needs no new check.
-        let keys_at = self.cached(issuer).map(|k| k.fetched);
-        let memo = (issuer.to_owned(), token.to_owned());
-        let known = keys_at.and_then(|at| {
-            let verified = self.verified.lock().ok()?;
+        let (key, keys_at) = self.key(issuer, &kid, now).await?;
+        // A token the same key set verified before needs no new check.
+        let known = self.verified.lock().ok().and_then(|verified| {
             verified
-                .get(&memo)
-                .filter(|(when, _)| *when == at)
-                .map(|(_, claims)| claims.clone())
+                .get(token)
+                .filter(|(iss, at, _)| iss == issuer && *at == keys_at)
+                .map(|(_, _, claims)| claims.clone())
         });
         if let Some(claims) = known {
             let scopes = check_claims(&claims, issuer, audience, route_scopes, now_secs)?;
@@ -259,11 +257,12 @@ impl JwksCache {
             }
             _ => JwtFailure::Invalid(describe::MALFORMED),
         })?;
-        if let (Some(at), Ok(mut verified)) = (keys_at, self.verified.lock()) {
+        if let Ok(mut verified) = self.verified.lock() {
             if verified.len() >= VERIFIED_TOKENS {
                 verified.clear();
             }
-            verified.insert(memo, (at, data.claims.clone()));
+            let entry = (issuer.to_owned(), keys_at, data.claims.clone());
+            verified.insert(token.to_owned(), entry);
         }
         let scopes = check_claims(&data.claims, issuer, audience, route_scopes, now_secs)?;
         Ok((data.claims, scopes))
@@ -273,24 +272,28 @@ impl JwksCache {
         self.issuers.lock().ok()?.get(issuer).cloned()
     }
 
-    async fn key(&self, issuer: &str, kid: &str, now: Instant) -> Result<DecodingKey, JwtFailure> {
-        let fresh_key = |keys: &Keys| {
-            (now.saturating_duration_since(keys.fetched) < limits::JWKS_TTL)
-                .then(|| keys.by_kid.get(kid).map(|(_, k)| k.clone()))
-                .flatten()
-        };
-        if let Some(k) = self.cached(issuer).as_deref().and_then(fresh_key) {
+    /// The key `kid` of the issuer and when its key set was fetched.
+    async fn key(
+        &self,
+        issuer: &str,
+        kid: &str,
+        now: Instant,
+    ) -> Result<(DecodingKey, Instant), JwtFailure> {
+        let key_of = |keys: &Keys| keys.by_kid.get(kid).map(|(_, k)| (k.clone(), keys.fetched));
+        let fresh = |keys: &Keys| now.saturating_duration_since(keys.fetched) < limits::JWKS_TTL;
+        if let Some(k) = self
+            .cached(issuer)
+            .as_deref()
+            .filter(|k| fresh(k))
+            .and_then(key_of)
+        {
             return Ok(k);
         }
         let _one_fetch = self.fetching.lock().await;
         // Another request fetched while this one waited: its answer stands, so a burst of
         // tokens with the same unknown kid fetches once.
         if let Some(keys) = self.cached(issuer).filter(|k| k.fetched >= now) {
-            return keys
-                .by_kid
-                .get(kid)
-                .map(|(_, k)| k.clone())
-                .ok_or(JwtFailure::Invalid(describe::KID));
+            return key_of(&keys).ok_or(JwtFailure::Invalid(describe::KID));
         }
         match self.fetch(issuer).await {
             Ok(by_kid) => {
@@ -301,16 +304,14 @@ impl JwksCache {
                 if let Ok(mut m) = self.issuers.lock() {
                     m.insert(issuer.to_owned(), keys.clone());
                 }
-                keys.by_kid
-                    .get(kid)
-                    .map(|(_, k)| k.clone())
-                    .ok_or(JwtFailure::Invalid(describe::KID))
+                key_of(&keys).ok_or(JwtFailure::Invalid(describe::KID))
             }
             Err(e) => {
                 tracing::warn!(issuer = %issuer, error = %e, "JWT authorizer: cannot fetch the issuer's keys");
                 // Keys we already had stay usable for kids they hold.
                 self.cached(issuer)
-                    .and_then(|k| k.by_kid.get(kid).map(|(_, k)| k.clone()))
+                    .as_deref()
+                    .and_then(key_of)
                     .ok_or(JwtFailure::Invalid(describe::KEYS))
             }
         }
