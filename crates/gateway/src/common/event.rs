@@ -196,15 +196,14 @@ pub(crate) fn stage_variables(f: &RequestFacts) -> Option<J> {
 
 /// A header map as `(name, value)` pairs, in order; values that are not UTF-8 lossily.
 pub fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
+    headers.iter().map(pair).collect()
+}
+
+fn pair((k, v): (&http::HeaderName, &http::HeaderValue)) -> (String, String) {
+    (
+        k.as_str().to_owned(),
+        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+    )
 }
 
 /// An upstream response's headers as pairs, without the hop-by-hop ones and the length
@@ -218,12 +217,7 @@ pub fn end_to_end_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
                 "connection" | "keep-alive" | "transfer-encoding" | "content-length"
             )
         })
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(pair)
         .collect()
 }
 
@@ -445,24 +439,15 @@ pub fn is_named_stage(stage: &str) -> bool {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::*;
+
     #[test]
     fn clf_time_per_second_and_across_seconds() {
-        assert_eq!(
-            super::clf_time(1_583_348_638_390),
-            "04/Mar/2020:19:03:58 +0000"
-        );
-        assert_eq!(
-            super::clf_time(1_583_348_638_999),
-            "04/Mar/2020:19:03:58 +0000"
-        );
-        assert_eq!(
-            super::clf_time(1_583_348_639_000),
-            "04/Mar/2020:19:03:59 +0000"
-        );
-        assert_eq!(super::clf_time(0), "01/Jan/1970:00:00:00 +0000");
+        assert_eq!(clf_time(1_583_348_638_390), "04/Mar/2020:19:03:58 +0000");
+        assert_eq!(clf_time(1_583_348_638_999), "04/Mar/2020:19:03:58 +0000");
+        assert_eq!(clf_time(1_583_348_639_000), "04/Mar/2020:19:03:59 +0000");
+        assert_eq!(clf_time(0), "01/Jan/1970:00:00:00 +0000");
     }
-
-    use super::*;
 
     /// The facts behind the golden events: `POST /dev/items/a%20b?x=1&x=2&y=a+b` with
     /// cookies, a duplicate header and a JSON body.
