@@ -640,16 +640,22 @@ impl<'a> Evaluator<'a> {
     /// The function an `AWS::Lambda::Version` / `AWS::Lambda::Alias` names in
     /// `FunctionName` (a name, or an ARN with or without a qualifier).
     fn target_function(&self, id: &str, node: &Node) -> Result<String, EvalError> {
-        let Some(f) = self
+        let f = self.required_text(id, "FunctionName", node)?;
+        Ok(function_name_of(&f).to_owned())
+    }
+
+    /// Property `key` of resource `id`, evaluated as text; its absence is refused at
+    /// `node` with "`id` needs `key`".
+    fn required_text(&self, id: &str, key: &str, node: &Node) -> Result<String, EvalError> {
+        let Some(v) = self
             .resources
             .get(id)
             .and_then(|r| r.props)
-            .and_then(|p| p.get("FunctionName"))
+            .and_then(|p| p.get(key))
         else {
-            return fail(node, format!("{id} needs FunctionName"));
+            return fail(node, format!("{id} needs {key}"));
         };
-        let f = self.eval_text(f, "FunctionName")?;
-        Ok(function_name_of(&f).to_owned())
+        self.eval_text(v, key)
     }
 
     fn lambda_version_arn(&self, id: &str, node: &Node) -> Result<String, EvalError> {
@@ -663,15 +669,7 @@ impl<'a> Evaluator<'a> {
 
     fn lambda_alias_arn(&self, id: &str, node: &Node) -> Result<String, EvalError> {
         let name = self.target_function(id, node)?;
-        let Some(alias) = self
-            .resources
-            .get(id)
-            .and_then(|r| r.props)
-            .and_then(|p| p.get("Name"))
-        else {
-            return fail(node, format!("{id} needs Name"));
-        };
-        let alias = self.eval_text(alias, "Name")?;
+        let alias = self.required_text(id, "Name", node)?;
         Ok(format!("{}:{alias}", self.function_arn(&name)))
     }
 
