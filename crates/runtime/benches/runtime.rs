@@ -15,7 +15,7 @@ const PYTHON: &str = "/usr/bin/python3.11";
 
 mod common;
 
-use common::{invoke, pct, sorted};
+use common::{invoke, pct, row, sorted};
 
 fn write_fn(dir: &Path, body: &str) -> PathBuf {
     common::write_fn(dir, "handler.py", body)
@@ -172,16 +172,8 @@ async fn main() {
     let (none, five) = (sorted(none), sorted(five));
     println!("## Cold start with 5 layers (250 small files) vs none, 1769 MB, {n_cold} runs alternating\n");
     println!("| measure | p50 (ms) | p90 (ms) |\n|---|---|---|");
-    println!(
-        "| no layers | {:.2} | {:.2} |",
-        pct(&none, 0.5),
-        pct(&none, 0.9)
-    );
-    println!(
-        "| 5 layers | {:.2} | {:.2} |",
-        pct(&five, 0.5),
-        pct(&five, 0.9)
-    );
+    row("no layers", &none, 0.9, 2);
+    row("5 layers", &five, 0.9, 2);
     println!(
         "| **difference (p50)** | **{:.2}** | |\n",
         pct(&five, 0.5) - pct(&none, 0.5)

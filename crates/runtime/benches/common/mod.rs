@@ -18,6 +18,17 @@ pub(crate) fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[idx]
 }
 
+/// One table row: `label`, then the p50 and the `hi` percentile of sorted `v`.
+pub(crate) fn row(label: &str, v: &[f64], hi: f64, decimals: usize) {
+    println!(
+        "| {label} | {:.*} | {:.*} |",
+        decimals,
+        pct(v, 0.5),
+        decimals,
+        pct(v, hi)
+    );
+}
+
 pub(crate) fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
     v
@@ -81,21 +92,20 @@ pub(crate) async fn warm_table(rt: &Runtime, name: &str, n_warm: usize, title: &
     let (total, overhead, env_side) = (sorted(total), sorted(overhead), sorted(env_side));
     println!("## {title}, {n_warm} sequential calls (in-process `Invoke`)\n");
     println!("| measure | p50 | p99 |\n|---|---|---|");
-    println!(
-        "| round trip (µs) | {:.0} | {:.0} |",
-        pct(&total, 0.5),
-        pct(&total, 0.99)
+    row("round trip (µs)", &total, 0.99, 0);
+    row(
+        "ledge overhead = round trip − handler time (µs)",
+        &overhead,
+        0.99,
+        0,
     );
-    println!(
-        "| ledge overhead = round trip − handler time (µs) | {:.0} | {:.0} |",
-        pct(&overhead, 0.5),
-        pct(&overhead, 0.99)
+    row(
+        "REPORT Duration: event delivered → response posted (µs)",
+        &env_side,
+        0.99,
+        0,
     );
-    println!(
-        "| REPORT Duration: event delivered → response posted (µs) | {:.0} | {:.0} |\n",
-        pct(&env_side, 0.5),
-        pct(&env_side, 0.99)
-    );
+    println!();
 }
 
 /// `n_cold` cold starts of `base` (each deploy changes an environment variable, which
@@ -128,21 +138,19 @@ pub(crate) async fn cold_table(
     let (cold, init, bare_ms) = (sorted(cold), sorted(init), sorted(bare_ms));
     println!("## {title}, {n_cold} runs alternating\n");
     println!("| measure | p50 (ms) | p90 (ms) |\n|---|---|---|");
-    println!(
-        "| ledge cold invoke (deploy change → response) | {:.2} | {:.2} |",
-        pct(&cold, 0.5),
-        pct(&cold, 0.9)
+    row(
+        "ledge cold invoke (deploy change → response)",
+        &cold,
+        0.9,
+        2,
     );
-    println!(
-        "| of which Init Duration (spawn → first /next) | {:.2} | {:.2} |",
-        pct(&init, 0.5),
-        pct(&init, 0.9)
+    row(
+        "of which Init Duration (spawn → first /next)",
+        &init,
+        0.9,
+        2,
     );
-    println!(
-        "| {bare_label} | {:.2} | {:.2} |",
-        pct(&bare_ms, 0.5),
-        pct(&bare_ms, 0.9)
-    );
+    row(bare_label, &bare_ms, 0.9, 2);
     println!(
         "| **difference (p50)** | **{:.2}** | |\n",
         pct(&cold, 0.5) - pct(&bare_ms, 0.5)
