@@ -40,32 +40,19 @@ fn site() -> tempfile::TempDir {
 
 /// `ledge up ROOT/app --state-dir ROOT/state` with standard output (the banner) collected
 /// until it is printed, and standard error appended to `ROOT/stderr.log`.
-struct Site {
-    up: Up,
-    banner: String,
-    dir: PathBuf,
-}
+type Site = AppUp;
 
 fn start(dir: &Path, extra: &[&str]) -> Site {
-    let (up, banner) = up_app(dir, extra, true);
-    Site {
-        up,
-        banner,
-        dir: dir.to_owned(),
-    }
+    up_app(dir, extra, true)
 }
 
-impl Site {
+impl AppUp {
     fn dist(&self) -> &J {
         &self.up.ready["distributions"]["SiteDistribution"]
     }
 
     fn pop(&self, code: &str) -> String {
         self.dist()["pops"][code].as_str().unwrap().to_owned()
-    }
-
-    fn endpoint(&self) -> String {
-        self.up.ready["aws_endpoint"].as_str().unwrap().to_owned()
     }
 
     fn id(&self) -> String {
@@ -80,15 +67,6 @@ impl Site {
             .arg(self.dir.join("state"))
             .env_remove("AWS_ACCESS_KEY_ID")
             .env_remove("AWS_SECRET_ACCESS_KEY"))
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
-    }
-
-    fn stop(mut self) {
-        sigterm(&self.up.child);
-        let _ = self.up.child.wait();
     }
 }
 

@@ -127,28 +127,18 @@ fn app(template: &str) -> tempfile::TempDir {
     dir
 }
 
-struct Ledge {
-    up: Up,
-    dir: PathBuf,
-}
+type Ledge = AppUp;
 
 fn start(dir: &Path, extra: &[&str]) -> Ledge {
-    Ledge {
-        up: up_app(dir, extra, false).0,
-        dir: dir.to_owned(),
-    }
+    up_app(dir, extra, false)
 }
 
-impl Ledge {
+impl AppUp {
     fn pop(&self, code: &str) -> String {
         self.up.ready["distributions"]["Cdn"]["pops"][code]
             .as_str()
             .unwrap()
             .to_owned()
-    }
-
-    fn endpoint(&self) -> String {
-        self.up.ready["aws_endpoint"].as_str().unwrap().to_owned()
     }
 
     /// A Lambda API GET, as JSON.
@@ -185,15 +175,6 @@ impl Ledge {
             .lines()
             .filter(|l| l.contains(needle))
             .count()
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
-    }
-
-    fn stop(mut self) {
-        sigterm(&self.up.child);
-        let _ = self.up.child.wait();
     }
 }
 

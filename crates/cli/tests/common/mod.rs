@@ -112,11 +112,39 @@ pub fn up_with(template: &Path, state: &Path, stderr: impl Into<Stdio>) -> Up {
     Up { child, ready }
 }
 
+/// A `ledge up` started by [`up_app`]: the process, the banner (empty unless asked for)
+/// and the folder `ROOT` holding `app/`, `state/` and `stderr.log`.
+pub struct AppUp {
+    pub up: Up,
+    pub banner: String,
+    pub dir: PathBuf,
+}
+
+impl AppUp {
+    pub fn endpoint(&self) -> String {
+        self.up.ready["aws_endpoint"]
+            .as_str()
+            .expect("aws_endpoint")
+            .to_owned()
+    }
+
+    /// What ledge wrote to standard error so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits for the exit.
+    pub fn stop(mut self) {
+        sigterm(&self.up.child);
+        let _ = self.up.child.wait();
+    }
+}
+
 /// `ledge up ROOT/app --state-dir ROOT/state --quiet EXTRA…`: the layout of tests that keep
 /// the state dir and ledge's standard error (appended to `ROOT/stderr.log`) outside the
 /// watched app folder. With `banner`, standard output is collected until ledge prints
-/// "Press Ctrl-C" and returned; otherwise it is dropped.
-pub fn up_app(dir: &Path, extra: &[&str], banner: bool) -> (Up, String) {
+/// "Press Ctrl-C" and kept; otherwise it is dropped.
+pub fn up_app(dir: &Path, extra: &[&str], banner: bool) -> AppUp {
     let state = dir.join("state");
     let ready_path = state.join("ready.json");
     let _ = std::fs::remove_file(&ready_path);
@@ -164,7 +192,11 @@ pub fn up_app(dir: &Path, extra: &[&str], banner: bool) -> (Up, String) {
     let banner = printed
         .and_then(|rx| rx.recv_timeout(Duration::from_secs(30)).ok())
         .unwrap_or_default();
-    (Up { child, ready }, banner)
+    AppUp {
+        up: Up { child, ready },
+        banner,
+        dir: dir.to_owned(),
+    }
 }
 
 /// Copies a folder tree, leaving out ledge state dirs (`.ledge`) and `__pycache__`.
