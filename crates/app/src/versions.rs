@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use ledge_model::FunctionName;
+use ledge_model::{function_name_of, FunctionName};
 use ledge_runtime::{ControlError, Runtime};
 use ledge_template::Template;
 
@@ -29,14 +29,6 @@ pub(crate) fn resolved_by(published: &Versions, loaded_with: &Versions) -> bool 
     published
         .iter()
         .all(|(id, n)| loaded_with.get(id).copied().unwrap_or(1) == *n)
-}
-
-/// `NAME` of `NAME` or `arn:aws:lambda:R:A:function:NAME[:QUALIFIER]`.
-fn function_name_of(f: &str) -> &str {
-    match f.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
-        None => f,
-    }
 }
 
 fn control(what: String) -> impl FnOnce(ControlError) -> AppError {
@@ -162,18 +154,5 @@ mod tests {
             &Versions::from([("V".to_owned(), 2)])
         ));
         assert!(resolved_by(&Versions::new(), &Versions::new()));
-    }
-
-    #[test]
-    fn function_names_from_arns() {
-        assert_eq!(function_name_of("Fn"), "Fn");
-        assert_eq!(
-            function_name_of("arn:aws:lambda:us-east-1:123456789012:function:Fn"),
-            "Fn"
-        );
-        assert_eq!(
-            function_name_of("arn:aws:lambda:us-east-1:123456789012:function:Fn:live"),
-            "Fn"
-        );
     }
 }

@@ -324,6 +324,15 @@ impl From<Runtime> for String {
     }
 }
 
+/// `NAME` of a function named by `NAME`, `arn:aws:lambda:R:A:function:NAME[:QUALIFIER]` or
+/// `A:function:NAME[:QUALIFIER]` (the forms Lambda accepts as a `FunctionName`).
+pub fn function_name_of(f: &str) -> &str {
+    match f.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => f,
+    }
+}
+
 /// An Amazon Resource Name, kept as text; helpers build the shapes ledge emits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Arn(String);
@@ -364,6 +373,20 @@ impl fmt::Display for Arn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_names_from_arns() {
+        assert_eq!(function_name_of("Fn"), "Fn");
+        assert_eq!(
+            function_name_of("arn:aws:lambda:us-east-1:123456789012:function:Fn"),
+            "Fn"
+        );
+        assert_eq!(
+            function_name_of("arn:aws:lambda:us-east-1:123456789012:function:Fn:live"),
+            "Fn"
+        );
+        assert_eq!(function_name_of("123456789012:function:Fn:7"), "Fn");
+    }
 
     #[test]
     fn function_names_follow_lambda_rules() {

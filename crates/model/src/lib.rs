@@ -13,8 +13,8 @@ pub mod limits;
 mod spec;
 
 pub use ids::{
-    Architecture, Arn, FunctionName, InvalidValue, MemoryMb, ProvidedFlavor, RequestId, Runtime,
-    TimeoutSecs, DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
+    function_name_of, Architecture, Arn, FunctionName, InvalidValue, MemoryMb, ProvidedFlavor,
+    RequestId, Runtime, TimeoutSecs, DEFAULT_ACCOUNT_ID, DEFAULT_REGION,
 };
 pub use invoke::{
     Invoke, InvokeError, InvokeOutcome, InvokeReport, InvokeRequest, InvokeResult, ThrottleReason,

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use ledge_model::function_name_of;
 use serde_json::{Map, Value as J};
 
 use crate::yaml::{Node, Value};
@@ -959,14 +960,6 @@ fn implicit_resources(
     }
     implicit.retain(|id, _| !resources.contains_key(id));
     implicit
-}
-
-/// `NAME` of `NAME`, `arn:aws:lambda:R:A:function:NAME[:Q]` or `A:function:NAME[:Q]`.
-pub(crate) fn function_name_of(f: &str) -> &str {
-    match f.split_once(":function:") {
-        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
-        None => f,
-    }
 }
 
 /// Text of a scalar JSON value, as CloudFormation stringifies it.
