@@ -575,19 +575,21 @@ async fn invalidation_with_wildcards_across_every_tier() {
     assert_eq!(s.edge.list_invalidations(&s.id).expect("list").len(), 3);
 }
 
+/// Two POPs that share the eu-central-1 regional edge cache.
+fn frankfurt_and_munich(c: &mut EdgeConfig) {
+    c.pops = vec![
+        ledge_edge::Pop::new("FRA", "FRA56-P1", "Frankfurt", "DE", 50.03, 8.57),
+        ledge_edge::Pop::new("MUC", "MUC50-C1", "Munich", "DE", 48.35, 11.79),
+    ];
+}
+
 #[tokio::test]
 async fn regional_cache_serves_a_second_pop() {
     let o = Origin::start(0, fixed(200, &[("cache-control", "max-age=60")], "x")).await;
-    // Two POPs that share eu-central-1.
     let s = setup(
         &dist("", "a", OPTIMIZED, ""),
         &[("origin-a", &o.url)],
-        |c| {
-            c.pops = vec![
-                ledge_edge::Pop::new("FRA", "FRA56-P1", "Frankfurt", "DE", 50.03, 8.57),
-                ledge_edge::Pop::new("MUC", "MUC50-C1", "Munich", "DE", 48.35, 11.79),
-            ];
-        },
+        frankfurt_and_munich,
     )
     .await;
     get(&format!("{}/o", s.pops["FRA"]), &[]).await;
@@ -1081,16 +1083,10 @@ async fn drain(mut r: reqwest::Response) -> (usize, bool) {
 #[tokio::test]
 async fn a_truncated_origin_response_is_never_cached() {
     let o = RawOrigin::start().await;
-    // FRA and MUC share the eu-central-1 regional edge cache.
     let s = setup(
         &dist("", "a", OPTIMIZED, ""),
         &[("origin-a", &o.url)],
-        |c| {
-            c.pops = vec![
-                ledge_edge::Pop::new("FRA", "FRA56-P1", "Frankfurt", "DE", 50.03, 8.57),
-                ledge_edge::Pop::new("MUC", "MUC50-C1", "Munich", "DE", 48.35, 11.79),
-            ];
-        },
+        frankfurt_and_munich,
     )
     .await;
     let url = format!("{}/big.bin", s.pops["FRA"]);
