@@ -118,6 +118,11 @@ struct Setup {
     _cancel: CancellationToken,
 }
 
+/// The default distribution (`OPTIMIZED`, one origin `origin-a` at `url`) and config.
+async fn one_origin(url: &str) -> Setup {
+    setup(&dist("", "a", OPTIMIZED, ""), &[("origin-a", url)], |_| {}).await
+}
+
 async fn setup(yaml: &str, origins: &[(&str, &str)], tweak: impl FnOnce(&mut EdgeConfig)) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
     let template = ledge_template::load_str(
@@ -224,12 +229,7 @@ async fn miss_then_hit_with_cloudfront_headers() {
         ),
     )
     .await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let fra = &s.pops["FRA"];
     let r1 = get(&format!("{fra}/x"), &[]).await;
     assert_eq!(r1.status(), 200);
@@ -283,12 +283,7 @@ async fn hundred_concurrent_cold_requests_make_one_origin_request() {
         fixed(200, &[("cache-control", "max-age=60")], "payload"),
     )
     .await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/cold", s.pops["IAD"]);
     let tasks: Vec<_> = (0..100)
         .map(|_| {
@@ -380,12 +375,7 @@ async fn expired_object_revalidates_with_304_refresh_hit() {
         }
     });
     let o = Origin::start(0, handler).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/r", s.pops["LHR"]);
     assert_eq!(h(&get(&url, &[]).await, "x-cache"), "Miss from cloudfront");
     s.clock.advance(Duration::from_secs(5));
@@ -420,12 +410,7 @@ async fn stale_if_error_when_origin_goes_down() {
         }
     });
     let o = Origin::start(0, handler).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/s", s.pops["NRT"]);
     assert_eq!(get(&url, &[]).await.text().await.expect("body"), "good");
     down.store(1, Ordering::SeqCst);
@@ -467,12 +452,7 @@ async fn errors_are_cached_for_error_caching_min_ttl() {
 #[tokio::test]
 async fn default_error_caching_is_ten_seconds_and_403_needs_max_age() {
     let o = Origin::start(0, fixed(500, &[], "boom")).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/e", s.pops["GRU"]);
     get(&url, &[]).await;
     s.clock.advance(Duration::from_secs(9));
@@ -482,12 +462,7 @@ async fn default_error_caching_is_ten_seconds_and_403_needs_max_age() {
     get(&url, &[]).await;
     assert_eq!(o.count(), 2);
     let f = Origin::start(0, fixed(403, &[], "forbidden")).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &f.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&f.url).await;
     let url = format!("{}/f", s.pops["GRU"]);
     get(&url, &[]).await;
     get(&url, &[]).await;
@@ -501,12 +476,7 @@ async fn range_requests_are_served_from_the_cached_object() {
         fixed(200, &[("cache-control", "max-age=60")], "0123456789abcdef"),
     )
     .await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/range", s.pops["FRA"]);
     let r = get(&url, &[("range", "bytes=2-5")]).await;
     assert_eq!(r.status(), 206);
@@ -526,12 +496,7 @@ async fn range_requests_are_served_from_the_cached_object() {
 #[tokio::test]
 async fn invalidation_with_wildcards_across_every_tier() {
     let o = Origin::start(0, fixed(200, &[("cache-control", "max-age=3600")], "v")).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     for pop in ["FRA", "LHR"] {
         for p in ["/img/a.png", "/img/b.png", "/css/site.css"] {
             get(&format!("{}{p}", s.pops[pop]), &[]).await;
@@ -723,12 +688,7 @@ async fn query_strings_keyed_by_order_and_case() {
 async fn min_ttl_overrides_no_store_and_no_cache_is_respected_at_zero() {
     let o = Origin::start(0, fixed(200, &[("cache-control", "no-store")], "n")).await;
     // CachingOptimized has MinTTL 1: no-store is cached for 1 s.
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/n", s.pops["FRA"]);
     get(&url, &[]).await;
     assert_eq!(h(&get(&url, &[]).await, "x-cache"), "Hit from cloudfront");
@@ -787,12 +747,7 @@ async fn compresses_when_compress_is_on() {
 #[tokio::test]
 async fn viewer_location_picks_the_pop() {
     let o = Origin::start(0, fixed(200, &[], "x")).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let pop = |v: &'static str| {
         let url = format!("{}/v", s.url);
         async move { h(&get(&url, &[("x-ledge-viewer", v)]).await, "x-amz-cf-pop") }
@@ -842,12 +797,7 @@ async fn deploy_errors_name_resource_and_property() {
 #[tokio::test]
 async fn create_get_list_invalidation_rest_xml() {
     let o = Origin::start(0, fixed(200, &[("cache-control", "max-age=600")], "v")).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     get(&format!("{}/doc/a", s.pops["FRA"]), &[]).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -945,12 +895,7 @@ async fn pop_hits_keep_validators_ranges_head_protocol_and_methods() {
         }),
     )
     .await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/x", s.pops["FRA"]);
     assert_eq!(h(&get(&url, &[]).await, "x-cache"), "Miss from cloudfront");
     s.clock.advance(Duration::from_secs(3));
@@ -1218,12 +1163,7 @@ async fn stale_while_revalidate_serves_stale_then_refreshes_in_the_background() 
         )
     });
     let o = Origin::start(0, handler).await;
-    let s = setup(
-        &dist("", "a", OPTIMIZED, ""),
-        &[("origin-a", &o.url)],
-        |_| {},
-    )
-    .await;
+    let s = one_origin(&o.url).await;
     let url = format!("{}/swr", s.pops["FRA"]);
     assert_eq!(get(&url, &[]).await.text().await.expect("body"), "v1");
     assert_eq!(o.count(), 1);
