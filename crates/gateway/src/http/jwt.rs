@@ -486,6 +486,94 @@ mod tests {
         );
     }
 
+    /// A loopback issuer (discovery + JWKS) for one RSA test key, counting JWKS fetches.
+    async fn loopback_issuer() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let iss = format!("http://{}", listener.local_addr().expect("addr"));
+        let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (base, count) = (iss.clone(), fetches.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let body = if req.starts_with("GET /jwks") {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    json!({"keys": [{"kty": "RSA", "kid": "k", "alg": "RS256", "use": "sig",
+                        "n": include_str!("testdata/rsa2048.n").trim(), "e": "AQAB"}]})
+                } else {
+                    json!({"issuer": base, "jwks_uri": format!("{base}/jwks")})
+                }
+                .to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all((head + &body).as_bytes()).await;
+            }
+        });
+        (iss, fetches)
+    }
+
+    fn sign(claims: &J) -> String {
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(include_str!("testdata/rsa2048.der.b64").trim())
+            .expect("base64");
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some("k".into());
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &jsonwebtoken::EncodingKey::from_rsa_der(&der),
+        )
+        .expect("sign")
+    }
+
+    /// A token verified once is not verified again, but its claims are checked on every
+    /// request: the same token is refused once it has expired, and a token with the same
+    /// claims and a broken signature is refused.
+    #[tokio::test]
+    async fn a_verified_token_still_meets_the_claim_rules_each_time() {
+        let (iss, fetches) = loopback_issuer().await;
+        let token = sign(&json!({"iss": iss, "aud": "api", "exp": NOW + 60, "scope": "read"}));
+        let cache = JwksCache::new();
+        let aud = ["api".to_owned()];
+        let verify = |token: String, now_secs: i64| {
+            let (cache, iss, aud) = (&cache, iss.clone(), aud.clone());
+            async move {
+                cache
+                    .verify(&token, &iss, &aud, &[], Instant::now(), now_secs)
+                    .await
+            }
+        };
+        for _ in 0..3 {
+            let (claims, _) = verify(token.clone(), NOW).await.expect("valid");
+            assert_eq!(claims["aud"], "api");
+        }
+        assert_eq!(
+            fetches.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "keys fetched once"
+        );
+        assert_eq!(
+            verify(token.clone(), NOW + 61).await,
+            Err(JwtFailure::Invalid(describe::EXPIRED))
+        );
+        let (head, _) = token.rsplit_once('.').expect("three parts");
+        let forged = format!("{head}.{}", "A".repeat(342));
+        assert_eq!(
+            verify(forged, NOW).await,
+            Err(JwtFailure::Invalid(describe::SIGNATURE))
+        );
+    }
+
     #[tokio::test]
     async fn https_issuers_are_fetched_over_tls() {
         // Port 9 on loopback refuses: the request must get as far as connecting, which a
