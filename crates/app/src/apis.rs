@@ -20,7 +20,7 @@ use crate::AppError;
 
 /// Signs a call to a ledge's AWS endpoint (SigV4 headers to add), for commands that talk to
 /// a ledge started with `--auth`.
-pub use ledge_gateway::rest::sigv4::signature_headers as sigv4_headers;
+pub use ledge_sigv4::signature_headers as sigv4_headers;
 
 /// Where REST stage caches live (`ledge up --cache`, `--cache-memory-mb`).
 #[derive(Debug, Clone, Default)]
@@ -285,7 +285,7 @@ pub(crate) async fn start(
     let rest_template =
         rest::from_template(template).map_err(|e| AppError::Usage(e.to_string()))?;
     out.warnings.extend(rest_template.notices);
-    let keys = rest::sigv4::AccessKeys::new(access_keys.iter().cloned());
+    let keys = ledge_sigv4::AccessKeys::new(access_keys.iter().cloned());
     for spec in rest_template.apis {
         let id = spec.logical_id.clone();
         if spec.stages.is_empty() {

@@ -19,7 +19,7 @@ use ledge_edge::{
     DistributionInfo, DistributionSpec, Edge, EdgeConfig, EdgeError, Invalidation,
     InvalidationStatus, InvalidationStore,
 };
-use ledge_gateway::rest::sigv4::{self, AccessKeys};
+use ledge_sigv4::{AccessKeys, Rules, SigV4Error, SignedRequest};
 use ledge_store::{InvalidationRecord, Store};
 use ledge_template::Template;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +28,11 @@ use crate::AppError;
 
 /// The SigV4 service name CloudFront calls are signed for.
 pub const CLOUDFRONT_SERVICE: &str = "cloudfront";
+/// CloudFront's calls: signed for `cloudfront`, `X-Amz-Date` within 15 minutes.
+const CLOUDFRONT: Rules = Rules {
+    service: CLOUDFRONT_SERVICE,
+    max_skew: std::time::Duration::from_secs(15 * 60),
+};
 /// ledge's own per-POP report of a distribution (`ledge edge report`), JSON.
 pub const REPORT_PATH: &str = "/_ledge/edge/report";
 
@@ -336,25 +341,27 @@ async fn guard(State(auth): State<Arc<Option<AccessKeys>>>, req: Request, next: 
     let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
         return denied("InvalidArgument", "request body too large");
     };
-    let path = parts.uri.path();
-    match sigv4::verify_http(keys, CLOUDFRONT_SERVICE, &parts, path, &bytes, SystemTime::now()) {
+    let signed = SignedRequest::new(&parts, parts.uri.path(), &bytes);
+    let refusal = match ledge_sigv4::verify(keys, CLOUDFRONT, &signed, SystemTime::now()) {
         Ok(_) => {
-            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+            return next
+                .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
-        Err(sigv4::SigV4Error::Missing) => denied(
-            "MissingAuthenticationToken",
-            "Request is missing Authentication Token",
-        ),
-        Err(sigv4::SigV4Error::UnknownKey(_)) => denied(
-            "InvalidClientTokenId",
-            "The security token included in the request is invalid.",
-        ),
-        Err(e) => denied(
-            "SignatureDoesNotMatch",
-            &format!("The request signature we calculated does not match the signature you provided ({e})."),
-        ),
-    }
+        Err(e) => e,
+    };
+    // CloudFront's own error codes; the messages are SigV4's.
+    let code = match refusal {
+        SigV4Error::Missing => "MissingAuthenticationToken",
+        SigV4Error::UnknownKey(_) => "InvalidClientTokenId",
+        SigV4Error::NotSigV4
+        | SigV4Error::Incomplete
+        | SigV4Error::BadCredential(_)
+        | SigV4Error::NoDate
+        | SigV4Error::BadDate(_) => "IncompleteSignature",
+        _ => "SignatureDoesNotMatch",
+    };
+    denied(code, &refusal.to_string())
 }
 
 #[cfg(test)]

@@ -346,18 +346,17 @@ impl Platform {
             .local_addr()
             .map_err(io("cannot read the listener's address"))?;
         // --- Lambda API: the durable async queue runs until shutdown. ---
-        let auth = if opts.lambda.auth {
-            if opts.lambda.access_keys.is_empty() {
-                return Err(AppError::Usage(
-                    "--auth needs at least one access key (--access-key ID:SECRET)".into(),
-                ));
-            }
-            Some(Arc::new(ledge_lambda_api::AccessKeys::new(
-                opts.lambda.access_keys.clone(),
-            )))
-        } else {
-            None
-        };
+        // With --auth, every AWS API here (Lambda, API Gateway, CloudFront) wants a SigV4
+        // signature by one of these keys.
+        if opts.lambda.auth && opts.lambda.access_keys.is_empty() {
+            return Err(AppError::Usage(
+                "--auth needs at least one access key (--access-key ID:SECRET)".into(),
+            ));
+        }
+        let keys = opts
+            .lambda
+            .auth
+            .then(|| ledge_sigv4::AccessKeys::new(opts.lambda.access_keys.clone()));
         let queue = ledge_lambda_api::AsyncQueue::new(
             runtime.clone(),
             runtime.clone(),
@@ -374,7 +373,7 @@ impl Platform {
             region: ledge_model::DEFAULT_REGION.to_owned(),
             account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
             queue,
-            auth,
+            auth: keys.clone().map(Arc::new),
         };
         // --- end Lambda API ---
         let router = ledge_lambda_api::router(api);
@@ -382,20 +381,13 @@ impl Platform {
         let router = router.merge(ledge_gateway::management_router(
             ledge_gateway::Management {
                 registry: http_apis.registry.clone(),
-                auth: opts.lambda.auth.then(|| {
-                    ledge_gateway::rest::sigv4::AccessKeys::new(opts.lambda.access_keys.clone())
-                }),
+                auth: keys.clone(),
                 account_id: ledge_model::DEFAULT_ACCOUNT_ID.to_owned(),
             },
         ));
         // --- end API Gateway management ---
         // --- CloudFront invalidations and the edge report, by path. ---
-        let router = router.merge(edge::management_router(
-            distributions.edge.clone(),
-            opts.lambda.auth.then(|| {
-                ledge_gateway::rest::sigv4::AccessKeys::new(opts.lambda.access_keys.clone())
-            }),
-        ));
+        let router = router.merge(edge::management_router(distributions.edge.clone(), keys));
         // --- end CloudFront management ---
         let shutdown = cancel.clone();
         let server = tokio::spawn(async move {
@@ -559,7 +551,7 @@ pub async fn invoke_once(
 
 /// Parses `ID:SECRET` for `--access-key`.
 pub fn lambda_access_key(s: &str) -> Result<(String, String), String> {
-    ledge_lambda_api::AccessKeys::parse_pair(s)
+    ledge_sigv4::AccessKeys::parse_pair(s)
 }
 
 /// Opens the state store of a state dir (for commands that work without a running ledge).

@@ -16,6 +16,7 @@ use axum::body::Body;
 use http::Request;
 use ledge_cache::ManualClock;
 use ledge_gateway::rest::*;
+use ledge_sigv4 as sigv4;
 use serde_json::{json, Value as J};
 use support::*;
 

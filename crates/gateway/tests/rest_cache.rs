@@ -19,8 +19,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use http::Request;
 use ledge_cache::{Clock, ManualClock};
-use ledge_gateway::rest::sigv4::{self, AccessKeys, SignedRequest};
 use ledge_gateway::rest::*;
+use ledge_sigv4::{self as sigv4, AccessKeys, SignedRequest};
 use serde_json::json;
 use support::*;
 
@@ -313,11 +313,12 @@ fn signed_refresh(env: &Env, uri: &str, key_id: &str, secret: &str) -> Request<B
         .format("%Y%m%dT%H%M%SZ")
         .to_string();
     let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
-    let headers = vec![
-        ("cache-control".to_owned(), "max-age=0".to_owned()),
-        ("host".to_owned(), "127.0.0.1:3000".to_owned()),
-        ("x-amz-date".to_owned(), date.clone()),
-    ];
+    let mut request = Request::get(uri)
+        .header("host", "127.0.0.1:3000")
+        .header("cache-control", "max-age=0")
+        .header("x-amz-date", date)
+        .body(Body::empty())
+        .unwrap();
     let auth = sigv4::sign(
         key_id,
         secret,
@@ -327,17 +328,14 @@ fn signed_refresh(env: &Env, uri: &str, key_id: &str, secret: &str) -> Request<B
             method: "GET",
             path,
             query,
-            headers: &headers,
+            headers: request.headers(),
             body: b"",
         },
     );
-    Request::get(uri)
-        .header("host", "127.0.0.1:3000")
-        .header("cache-control", "max-age=0")
-        .header("x-amz-date", date)
-        .header("authorization", auth)
-        .body(Body::empty())
-        .unwrap()
+    request
+        .headers_mut()
+        .insert("authorization", auth.parse().unwrap());
+    request
 }
 
 fn refresh(uri: &str) -> Request<Body> {

@@ -235,7 +235,7 @@ async fn auth_layer(State(api): State<Arc<LambdaApi>>, req: Request, next: Next)
     let Some(keys) = api.auth.clone() else {
         return next.run(req).await;
     };
-    match auth::verify_request(&keys, req, chrono::Utc::now()).await {
+    match auth::verify_request(&keys, req, std::time::SystemTime::now()).await {
         Ok(req) => next.run(req).await,
         Err(e) => e.into_response(),
     }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -173,4 +174,41 @@ async fn with_auth_unsigned_requests_are_refused_before_anything_runs() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(h["x-amzn-errortype"], "UnrecognizedClientException");
+
+    // A known key, but Lambda's rules: signed for `lambda`, within 5 minutes.
+    let signed = |service: &str, age: Duration| {
+        let mut b = Request::get("/2015-03-31/functions").header("host", "localhost");
+        for (k, v) in ledge_sigv4::signature_headers(
+            "AKID",
+            "secret",
+            "us-east-1",
+            service,
+            "GET",
+            "localhost",
+            "/2015-03-31/functions",
+            "",
+            b"",
+            SystemTime::now() - age,
+        ) {
+            b = b.header(k, v);
+        }
+        b.body(Body::empty()).expect("req")
+    };
+    let (status, _, body) = send(&app, signed("lambda", Duration::ZERO)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, h, body) = send(&app, signed("s3", Duration::ZERO)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(h["x-amzn-errortype"], "InvalidSignatureException");
+    assert_eq!(
+        body["message"],
+        "Credential should be scoped to correct service: 'lambda'."
+    );
+    let (status, h, body) = send(&app, signed("lambda", Duration::from_secs(6 * 60))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(h["x-amzn-errortype"], "InvalidSignatureException");
+    let message = body["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("Signature expired: ") && message.ends_with(" - 5 min.)"),
+        "{message}"
+    );
 }

@@ -17,9 +17,15 @@ use http::{HeaderValue, StatusCode};
 use serde_json::{json, Value as J};
 
 use super::server::{RestApi, RestRegistry};
-use super::sigv4::{self, AccessKeys};
 use super::spec::{MethodSetting, RestStageSpec, UnauthorizedStrategy};
 use crate::common::ids;
+use ledge_sigv4::{AccessKeys, Rules, SignedRequest};
+
+/// API Gateway's: the credential scope names `apigateway`, `X-Amz-Date` within 15 minutes.
+const RULES: Rules = Rules {
+    service: "apigateway",
+    max_skew: std::time::Duration::from_secs(15 * 60),
+};
 
 /// What the management router acts on.
 #[derive(Clone, Debug)]
@@ -88,30 +94,11 @@ async fn guard(State(m): State<Arc<Management>>, req: Request, next: Next) -> Re
                 );
             };
             let now = std::time::SystemTime::now();
-            match sigv4::verify_http(keys, "apigateway", &parts, parts.uri.path(), &bytes, now) {
-                Ok(_) => Request::from_parts(parts, axum::body::Body::from(bytes)),
-                Err(sigv4::SigV4Error::Missing) => {
-                    return error(
-                        StatusCode::FORBIDDEN,
-                        "MissingAuthenticationTokenException",
-                        "Missing Authentication Token",
-                    )
-                }
-                Err(sigv4::SigV4Error::UnknownKey(_)) => {
-                    return error(
-                        StatusCode::FORBIDDEN,
-                        "UnrecognizedClientException",
-                        "The security token included in the request is invalid.",
-                    )
-                }
-                Err(e) => {
-                    return error(
-                        StatusCode::FORBIDDEN,
-                        "InvalidSignatureException",
-                        format!("The request signature we calculated does not match the signature you provided ({e})."),
-                    )
-                }
+            let signed = SignedRequest::new(&parts, parts.uri.path(), &bytes);
+            if let Err(e) = ledge_sigv4::verify(keys, RULES, &signed, now) {
+                return error(StatusCode::FORBIDDEN, e.code(), e.to_string());
             }
+            Request::from_parts(parts, axum::body::Body::from(bytes))
         }
     };
     let mut r = next.run(req).await;

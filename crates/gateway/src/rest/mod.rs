@@ -18,7 +18,6 @@ pub mod proxy;
 pub mod resources;
 pub mod response;
 mod server;
-pub mod sigv4;
 pub mod spec;
 pub mod sts;
 mod template;

@@ -35,7 +35,6 @@ use super::integration::{self as mapped, CompiledMapping};
 use super::proxy as rest_proxy;
 use super::resources::ResourceTree;
 use super::response as rest_response;
-use super::sigv4::{self, AccessKeys};
 use super::spec::*;
 use super::usage::{self, UsageLedger};
 use crate::common::access_log::{self, AccessLogSink};
@@ -45,6 +44,14 @@ use crate::common::policy::ResultCache;
 use crate::common::throttle::{self, TokenBucket};
 use crate::http::response::ProxyResponse;
 use crate::GatewayError;
+use ledge_sigv4::{AccessKeys, Rules, SignedRequest};
+
+/// Who may invalidate a cache entry: a SigV4 signature for `execute-api`, within 15
+/// minutes (IAM `execute-api:InvalidateCache`, reference §1.5).
+const EXECUTE_API: Rules = Rules {
+    service: "execute-api",
+    max_skew: std::time::Duration::from_secs(15 * 60),
+};
 
 /// The default access log format of REST stages: the API Gateway console's JSON format,
 /// plus ledge's `cacheStatus` (`hit`, `miss`, `-` when the method is not cached).
@@ -1074,7 +1081,8 @@ where
         let authorized = !mc.policy.require_authorization
             || {
                 let keys = &api.options.access_keys;
-                match sigv4::verify_http(keys, "execute-api", parts, raw_path, &body, wall) {
+                let signed = SignedRequest::new(parts, raw_path, &body);
+                match ledge_sigv4::verify(keys, EXECUTE_API, &signed, wall) {
                     Ok(_) => true,
                     Err(e) => {
                         tracing::debug!(stage = %stage.spec.name, error = %e, "cache invalidation not authorized");
