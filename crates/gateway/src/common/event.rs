@@ -159,13 +159,17 @@ pub fn is_text(content_type: Option<&str>) -> bool {
     let Some(ct) = content_type else {
         return false;
     };
-    let mime = ct
-        .split(';')
+    let mime = media_type(ct);
+    mime.starts_with("text/") || TEXT_CONTENT_TYPES.contains(&mime.as_str())
+}
+
+/// The media type of a `Content-Type` or `Accept` entry, lower-cased, without parameters.
+pub(crate) fn media_type(v: &str) -> String {
+    v.split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
-    mime.starts_with("text/") || TEXT_CONTENT_TYPES.contains(&mime.as_str())
+        .to_ascii_lowercase()
 }
 
 /// `(body, isBase64Encoded)`: text bodies as UTF-8, everything else base64.

@@ -22,7 +22,7 @@ use super::proxy as rest_proxy;
 use super::spec::*;
 use super::sts::{KeySource, RoleCache};
 use crate::common::event::{
-    canonical_header_name, header_pairs, Authorization, RequestFacts, RestContext,
+    canonical_header_name, header_pairs, media_type, Authorization, RequestFacts, RestContext,
 };
 use crate::common::lambda::{self, InvokeFailure};
 use crate::http::response::ProxyResponse;
@@ -175,15 +175,6 @@ struct Backend {
     key: Option<String>,
     headers: Vec<(String, String)>,
     body: Bytes,
-}
-
-/// The media type of a Content-Type or Accept entry, lowercased, without parameters.
-fn media_type(v: &str) -> String {
-    v.split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
 }
 
 /// The request template for `content_type` (`None`: no match).

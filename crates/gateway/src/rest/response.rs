@@ -137,12 +137,7 @@ pub fn matches_media_type(types: &[String], content_type: Option<&str>) -> bool 
     let Some(ct) = content_type else {
         return false;
     };
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let mime = crate::common::event::media_type(ct);
     let (ty, sub) = mime.split_once('/').unwrap_or((&mime, ""));
     types.iter().any(|t| {
         let t = t.trim().to_ascii_lowercase();
