@@ -130,28 +130,6 @@ fn up(template: &Path, state: &Path, m: &Moto, home: &Path) -> Up {
     Up { child, ready }
 }
 
-struct Got {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Got {
-    fn json(&self) -> J {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
-    }
-}
-
-fn send(rb: reqwest::blocking::RequestBuilder) -> Got {
-    let r = rb.send().expect("request");
-    Got {
-        status: r.status().as_u16(),
-        headers: r.headers().clone(),
-        body: r.text().unwrap(),
-    }
-}
-
 /// A loopback listener that hands over the body of each POST it gets.
 fn callback_listener() -> (String, std::sync::mpsc::Receiver<String>) {
     use std::io::{BufRead, BufReader, Read, Write};
@@ -230,7 +208,7 @@ print(json.dumps({"queue": q}))
             .header("content-type", "application/json")
             .body(r#"{"foo": "bar"}"#),
     );
-    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    assert_eq!(got.status, 200, "{}\n{}", got.text(), stderr());
     let sent = got.json();
     let message_id = sent["messageId"].as_str().unwrap().to_owned();
     assert!(!message_id.is_empty(), "{sent}");
@@ -256,7 +234,7 @@ print(json.dumps(r.get("Messages", [])))
             .body("x"),
     );
     assert_eq!(got.status, 415);
-    assert_eq!(got.body, r#"{"message":"Unsupported Media Type"}"#);
+    assert_eq!(got.text(), r#"{"message":"Unsupported Media Type"}"#);
 
     // DynamoDB PutItem then Query.
     for (id, note) in [("a1", "first"), ("b2", "it's \"quoted\"")] {
@@ -265,11 +243,11 @@ print(json.dumps(r.get("Messages", [])))
                 .header("content-type", "application/json")
                 .body(serde_json::json!({ "note": note }).to_string()),
         );
-        assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+        assert_eq!(got.status, 200, "{}\n{}", got.text(), stderr());
         assert_eq!(got.json(), serde_json::json!({"stored": id}));
     }
     let got = send(c.get(format!("{base}/items/a1")));
-    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(
         got.json(),
         serde_json::json!({"count": 1, "items": [{"id": "a1", "note": "first"}]})
@@ -295,10 +273,10 @@ print(json.dumps(boto3.client("dynamodb").get_item(TableName="ledge-items", Key=
             .header("content-type", "text/plain")
             .body("hello from ledge"),
     );
-    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    assert_eq!(got.status, 200, "{}\n{}", got.text(), stderr());
     let got = send(c.get(format!("{base}/files/docs/hello.txt")));
-    assert_eq!(got.status, 200, "{}", got.body);
-    assert_eq!(got.body, "hello from ledge");
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(got.text(), "hello from ledge");
     assert_eq!(
         got.headers
             .get("content-type")
@@ -318,11 +296,11 @@ print(json.dumps({"body": o["Body"].read().decode(), "type": o["ContentType"]}))
     assert_eq!(object["body"], "hello from ledge");
     assert_eq!(object["type"], "text/plain");
     let got = send(c.get(format!("{base}/files/docs/missing.txt")));
-    assert_eq!(got.status, 400, "{}", got.body);
+    assert_eq!(got.status, 400, "{}", got.text());
     assert!(
-        got.body.contains("NoSuchKey"),
+        got.text().contains("NoSuchKey"),
         "S3's error passes through: {}",
-        got.body
+        got.text()
     );
 
     // Lambda custom integration: the request template builds the event; success takes the
@@ -333,7 +311,7 @@ print(json.dumps({"body": o["Body"].read().decode(), "type": o["ContentType"]}))
             .header("x-who", "ada")
             .body(r#"{"a": 2, "b": 40}"#),
     );
-    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    assert_eq!(got.status, 200, "{}\n{}", got.text(), stderr());
     assert_eq!(
         got.json(),
         serde_json::json!({"sum": 42, "who": "ada", "query": {"x": "1", "note": "it's"}})
@@ -345,7 +323,7 @@ print(json.dumps({"body": o["Body"].read().decode(), "type": o["ContentType"]}))
             .header("content-type", "application/json")
             .body(r#"{"why": "negative amount"}"#),
     );
-    assert_eq!(got.status, 400, "{}\n{}", got.body, stderr());
+    assert_eq!(got.status, 400, "{}\n{}", got.text(), stderr());
     assert_eq!(
         got.json(),
         serde_json::json!({"error": "Bad: negative amount"})
@@ -363,7 +341,7 @@ print(json.dumps({"body": o["Body"].read().decode(), "type": o["ContentType"]}))
             .header("content-type", "application/json")
             .body("{}"),
     );
-    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(
         got.json(),
         serde_json::json!({"sum": "", "who": "", "query": ""})
@@ -377,7 +355,7 @@ print(json.dumps({"body": o["Body"].read().decode(), "type": o["ContentType"]}))
             .header("content-type", "application/json")
             .body(serde_json::json!({"callback": callback, "n": 1}).to_string()),
     );
-    assert_eq!(got.status, 200, "{}\n{}", got.body, stderr());
+    assert_eq!(got.status, 200, "{}\n{}", got.text(), stderr());
     assert_eq!(got.json(), serde_json::json!({"accepted": true}));
     let request_id = got
         .headers
