@@ -628,6 +628,20 @@ mod tests {
         }
     }
 
+    /// `GET /` with these headers, verified for `service` at `now`.
+    fn get_root(
+        h: &HeaderMap,
+        service: &'static str,
+        now: SystemTime,
+    ) -> Result<String, SigV4Error> {
+        verify(
+            &keys(),
+            rules(service),
+            &request("GET", "/", "", h, b""),
+            now,
+        )
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn check(
         service: &'static str,
@@ -772,13 +786,7 @@ mod tests {
             ("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".to_owned())
         );
         let h = headers(&[("host", host), ("x-amz-date", "20150830T123600Z"), ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDOTHER/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")]);
-        let e = verify(
-            &keys(),
-            rules("service"),
-            &request("GET", "/", "", &h, b""),
-            suite_now(),
-        )
-        .expect_err("unknown");
+        let e = get_root(&h, "service", suite_now()).expect_err("unknown");
         assert_eq!(e, SigV4Error::UnknownKey("AKIDOTHER".into()));
         assert_eq!(
             refused(e),
@@ -789,8 +797,7 @@ mod tests {
         );
 
         let h = suite_headers(host, "service", GET_VANILLA);
-        let req = request("GET", "/", "", &h, b"");
-        let e = verify(&keys(), rules("execute-api"), &req, suite_now()).expect_err("service");
+        let e = get_root(&h, "execute-api", suite_now()).expect_err("service");
         assert_eq!(
             refused(e),
             (
@@ -798,44 +805,22 @@ mod tests {
                 "Credential should be scoped to correct service: 'execute-api'.".to_owned()
             )
         );
-        let e = verify(
-            &keys(),
-            rules("service"),
-            &req,
-            suite_now() + Duration::from_secs(16 * 60),
-        )
-        .expect_err("stale");
+        let e =
+            get_root(&h, "service", suite_now() + Duration::from_secs(16 * 60)).expect_err("stale");
         assert_eq!(
             refused(e),
             ("InvalidSignatureException", "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T125200Z - 15 min.)".to_owned())
         );
-        let e = verify(
-            &keys(),
-            rules("service"),
-            &req,
-            suite_now() - Duration::from_secs(16 * 60),
-        )
-        .expect_err("early");
+        let e =
+            get_root(&h, "service", suite_now() - Duration::from_secs(16 * 60)).expect_err("early");
         assert_eq!(
             e.to_string(),
             "Signature not yet current: 20150830T123600Z is still later than 20150830T123500Z (20150830T122000Z + 15 min.)"
         );
-        assert!(verify(
-            &keys(),
-            rules("service"),
-            &req,
-            suite_now() + Duration::from_secs(14 * 60)
-        )
-        .is_ok());
+        assert!(get_root(&h, "service", suite_now() + Duration::from_secs(14 * 60)).is_ok());
 
         let none = headers(&[("host", host)]);
-        let e = verify(
-            &keys(),
-            rules("service"),
-            &request("GET", "/", "", &none, b""),
-            suite_now(),
-        )
-        .expect_err("none");
+        let e = get_root(&none, "service", suite_now()).expect_err("none");
         assert_eq!(
             refused(e),
             (
@@ -851,7 +836,7 @@ mod tests {
             ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150831/us-east-1/service/aws4_request, SignedHeaders=host, Signature=00", "20150830T123600Z", SigV4Error::ScopeDate { scope: "20150831".into(), amz_date: "20150830T123600Z".into() }),
         ] {
             let h = headers(&[("host", host), ("x-amz-date", date), ("authorization", auth)]);
-            let e = verify(&keys(), rules("service"), &request("GET", "/", "", &h, b""), suite_now()).expect_err(auth);
+            let e = get_root(&h, "service", suite_now()).expect_err(auth);
             assert_eq!(e, expected);
         }
         assert_eq!(SigV4Error::NotSigV4.code(), "IncompleteSignatureException");
@@ -860,13 +845,7 @@ mod tests {
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '20150831' != '20150830', from '20150830T123600Z'."
         );
         let h = headers(&[("host", host), ("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host, Signature=00")]);
-        let e = verify(
-            &keys(),
-            rules("service"),
-            &request("GET", "/", "", &h, b""),
-            suite_now(),
-        )
-        .expect_err("no date");
+        let e = get_root(&h, "service", suite_now()).expect_err("no date");
         assert_eq!(refused(e).0, "IncompleteSignatureException");
     }
 
