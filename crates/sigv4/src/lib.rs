@@ -723,7 +723,8 @@ mod tests {
 
     #[test]
     fn a_query_is_also_accepted_in_its_strict_form() {
-        // Signed over `a=x%20y&b=%7E` (the specification's form), sent as `b=~&a=x%20y`.
+        // Signed over `a=x%20y&b=~` (the specification's form: `~` is never encoded), sent
+        // as `b=%7E&a=x%20y`: the query as sent does not match, its strict form does.
         let signed = headers(&[("host", "h"), ("x-amz-date", "20150830T123600Z")]);
         let auth = sign(
             KEY,
