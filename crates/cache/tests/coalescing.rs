@@ -109,6 +109,16 @@ async fn a_cancelled_leader_hands_over_to_a_waiter() {
             })
             .await
     });
+    // The leader must hold the fill before the waiter comes: on two workers the tasks
+    // may start in either order.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while c.in_flight() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the leader never started"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     let waiter_c = Arc::clone(&c);
     let waiter = tokio::spawn(async move {
         waiter_c
