@@ -350,9 +350,15 @@ async fn guard(State(auth): State<Arc<Option<AccessKeys>>>, req: Request, next: 
         }
         Err(e) => e,
     };
-    // CloudFront's own error codes; the messages are SigV4's.
+    // CloudFront's own error codes (REST-XML); the messages are SigV4's but for the
+    // missing token, which XML services word their own way.
+    if refusal == SigV4Error::Missing {
+        return denied(
+            "MissingAuthenticationToken",
+            "Request is missing Authentication Token",
+        );
+    }
     let code = match refusal {
-        SigV4Error::Missing => "MissingAuthenticationToken",
         SigV4Error::UnknownKey(_) => "InvalidClientTokenId",
         SigV4Error::NotSigV4
         | SigV4Error::Incomplete

@@ -399,7 +399,11 @@ fn with_auth_cloudfront_calls_must_be_signed() {
     );
     let r = reqwest::blocking::get(&url).unwrap();
     assert_eq!(r.status().as_u16(), 403);
-    assert!(r.text().unwrap().contains("MissingAuthenticationToken"));
+    let body = r.text().unwrap();
+    assert!(
+        body.contains("<Code>MissingAuthenticationToken</Code><Message>Request is missing Authentication Token</Message>"),
+        "{body}"
+    );
     let out = s.ledge(&["invalidate", "SiteDistribution", "/x"]);
     assert_eq!(out.status.code(), Some(2), "unsigned: refused");
     let out = run(ledge()
