@@ -19,7 +19,7 @@ use ledge_edge::{
     DistributionInfo, DistributionSpec, Edge, EdgeConfig, EdgeError, Invalidation,
     InvalidationStatus, InvalidationStore,
 };
-use ledge_sigv4::{AccessKeys, Rules, SigV4Error, SignedRequest};
+use ledge_sigv4::{AccessKeys, SigV4Error, SignedRequest};
 use ledge_store::{InvalidationRecord, Store};
 use ledge_template::Template;
 use tokio_util::sync::CancellationToken;
@@ -28,11 +28,6 @@ use crate::AppError;
 
 /// The SigV4 service name CloudFront calls are signed for.
 pub const CLOUDFRONT_SERVICE: &str = "cloudfront";
-/// CloudFront's calls: signed for `cloudfront`, `X-Amz-Date` within 15 minutes.
-const CLOUDFRONT: Rules = Rules {
-    service: CLOUDFRONT_SERVICE,
-    max_skew: std::time::Duration::from_secs(15 * 60),
-};
 /// ledge's own per-POP report of a distribution (`ledge edge report`), JSON.
 pub const REPORT_PATH: &str = "/_ledge/edge/report";
 
@@ -342,7 +337,7 @@ async fn guard(State(auth): State<Arc<Option<AccessKeys>>>, req: Request, next: 
         return denied("InvalidArgument", "request body too large");
     };
     let signed = SignedRequest::new(&parts, parts.uri.path(), &bytes);
-    let refusal = match ledge_sigv4::verify(keys, CLOUDFRONT, &signed, SystemTime::now()) {
+    let refusal = match ledge_sigv4::verify(keys, CLOUDFRONT_SERVICE, &signed, SystemTime::now()) {
         Ok(_) => {
             return next
                 .run(Request::from_parts(parts, axum::body::Body::from(bytes)))

@@ -2,21 +2,15 @@
 //! configured access key ([`ledge_sigv4`]), or it is refused with 403 in the Lambda API's
 //! error format and changes nothing.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::Request;
-use ledge_sigv4::{Rules, SignedRequest};
+use ledge_sigv4::SignedRequest;
 
 pub use ledge_sigv4::AccessKeys;
 
 use crate::errors::ApiError;
-
-/// Lambda's: the credential scope names `lambda`, and `X-Amz-Date` is within 5 minutes.
-const RULES: Rules = Rules {
-    service: "lambda",
-    max_skew: Duration::from_secs(5 * 60),
-};
 
 /// Reads the body, checks the signature, and gives the request back whole.
 pub(crate) async fn verify_request(
@@ -30,7 +24,7 @@ pub(crate) async fn verify_request(
         .map_err(|e| ApiError::too_large(e.to_string()))?;
     ledge_sigv4::verify(
         keys,
-        RULES,
+        "lambda",
         &SignedRequest::new(&parts, parts.uri.path(), &bytes),
         now,
     )

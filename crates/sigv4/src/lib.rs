@@ -59,14 +59,10 @@ impl AccessKeys {
     }
 }
 
-/// What a service asks of a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
-    /// The service the credential scope must name (`lambda`, `execute-api`, …).
-    pub service: &'static str,
-    /// How far `X-Amz-Date` may be from the clock, either way.
-    pub max_skew: Duration,
-}
+/// How far `X-Amz-Date` may be from the clock, either way: "In most cases, a request must
+/// reach AWS within five minutes of the time stamp in the request" (IAM User Guide, AWS
+/// API request signing), and AWS's JSON services answer "Signature expired: … (… - 5 min.)".
+pub const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
 
 /// A request as it is signed.
 #[derive(Debug, Clone, Copy)]
@@ -257,10 +253,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Checks `req`'s signature against `keys` under `rules` at `now`; returns the key id.
+/// Checks `req`'s signature against `keys`, for `service` (the name its credential scope
+/// must give: `lambda`, `execute-api`, …) at `now`; returns the key id.
 pub fn verify(
     keys: &AccessKeys,
-    rules: Rules,
+    service: &'static str,
     req: &SignedRequest<'_>,
     now: SystemTime,
 ) -> Result<String, SigV4Error> {
@@ -273,21 +270,14 @@ pub fn verify(
         .keys
         .get(auth.key_id)
         .ok_or_else(|| SigV4Error::UnknownKey(auth.key_id.to_owned()))?;
-    if auth.service != rules.service {
-        return Err(SigV4Error::WrongService {
-            expected: rules.service,
-        });
+    if auth.service != service {
+        return Err(SigV4Error::WrongService { expected: service });
     }
     let amz_date = header(req.headers, "x-amz-date").ok_or(SigV4Error::NoDate)?;
     let signed_at = NaiveDateTime::parse_from_str(amz_date, AMZ_DATE)
         .map_err(|_| SigV4Error::BadDate(amz_date.to_owned()))?
         .and_utc();
-    check_skew(
-        amz_date,
-        signed_at,
-        DateTime::<Utc>::from(now),
-        rules.max_skew,
-    )?;
+    check_skew(amz_date, signed_at, DateTime::<Utc>::from(now))?;
     if !amz_date.starts_with(auth.date) {
         return Err(SigV4Error::ScopeDate {
             scope: auth.date.to_owned(),
@@ -315,11 +305,10 @@ fn check_skew(
     amz_date: &str,
     signed_at: DateTime<Utc>,
     now: DateTime<Utc>,
-    max_skew: Duration,
 ) -> Result<(), SigV4Error> {
-    let skew = chrono::TimeDelta::from_std(max_skew).unwrap_or(chrono::TimeDelta::MAX);
+    let skew = chrono::TimeDelta::from_std(MAX_SKEW).unwrap_or(chrono::TimeDelta::MAX);
     let fmt = |t: DateTime<Utc>| t.format(AMZ_DATE).to_string();
-    let minutes = max_skew.as_secs() / 60;
+    let minutes = MAX_SKEW.as_secs() / 60;
     if signed_at < now - skew {
         return Err(SigV4Error::Expired {
             amz_date: amz_date.to_owned(),
@@ -569,13 +558,6 @@ mod tests {
         AccessKeys::new([(KEY.to_owned(), SECRET.to_owned())])
     }
 
-    fn rules(service: &'static str) -> Rules {
-        Rules {
-            service,
-            max_skew: Duration::from_secs(15 * 60),
-        }
-    }
-
     /// 2015-08-30T12:36:00Z, the test suite's time.
     fn suite_now() -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_440_938_160)
@@ -620,12 +602,7 @@ mod tests {
         service: &'static str,
         now: SystemTime,
     ) -> Result<String, SigV4Error> {
-        verify(
-            &keys(),
-            rules(service),
-            &request("GET", "/", "", h, b""),
-            now,
-        )
+        verify(&keys(), service, &request("GET", "/", "", h, b""), now)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -641,7 +618,7 @@ mod tests {
         let h = suite_headers(host, service, sig);
         verify(
             &keys(),
-            rules(service),
+            service,
             &request(method, path, query, &h, body),
             suite_now(),
         )
@@ -724,14 +701,10 @@ mod tests {
             ("x-amz-date", "20150830T123600Z"),
             ("authorization", &auth),
         ]);
-        let lambda = Rules {
-            service: "lambda",
-            max_skew: Duration::from_secs(300),
-        };
         assert_eq!(
             verify(
                 &keys(),
-                lambda,
+                "lambda",
                 &request("GET", "/", "b=%7E&a=x%20y", &sent, b""),
                 suite_now()
             ),
@@ -740,7 +713,7 @@ mod tests {
         assert_eq!(
             verify(
                 &keys(),
-                lambda,
+                "lambda",
                 &request("GET", "/", "b=%7F&a=x%20y", &sent, b""),
                 suite_now()
             ),
@@ -793,18 +766,18 @@ mod tests {
             )
         );
         let e =
-            get_root(&h, "service", suite_now() + Duration::from_secs(16 * 60)).expect_err("stale");
+            get_root(&h, "service", suite_now() + Duration::from_secs(6 * 60)).expect_err("stale");
         assert_eq!(
             refused(e),
-            ("InvalidSignatureException", "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T125200Z - 15 min.)".to_owned())
+            ("InvalidSignatureException", "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z (20150830T124200Z - 5 min.)".to_owned())
         );
         let e =
-            get_root(&h, "service", suite_now() - Duration::from_secs(16 * 60)).expect_err("early");
+            get_root(&h, "service", suite_now() - Duration::from_secs(6 * 60)).expect_err("early");
         assert_eq!(
             e.to_string(),
-            "Signature not yet current: 20150830T123600Z is still later than 20150830T123500Z (20150830T122000Z + 15 min.)"
+            "Signature not yet current: 20150830T123600Z is still later than 20150830T123500Z (20150830T123000Z + 5 min.)"
         );
-        assert!(get_root(&h, "service", suite_now() + Duration::from_secs(14 * 60)).is_ok());
+        assert!(get_root(&h, "service", suite_now() + Duration::from_secs(4 * 60)).is_ok());
 
         let none = headers(&[("host", host)]);
         let e = get_root(&none, "service", suite_now()).expect_err("none");
@@ -854,7 +827,7 @@ mod tests {
         assert_eq!(
             verify(
                 &keys(),
-                rules("execute-api"),
+                "execute-api",
                 &request("GET", "/Prod/a//b/./c", "b=2&a=%7E", &h, b""),
                 suite_now()
             ),
@@ -879,13 +852,9 @@ mod tests {
                 v.parse().expect("value"),
             );
         }
-        let lambda = Rules {
-            service: "lambda",
-            max_skew: Duration::from_secs(300),
-        };
         assert!(verify(
             &keys(),
-            lambda,
+            "lambda",
             &request("POST", "/f", "", &h, b"{}"),
             suite_now()
         )

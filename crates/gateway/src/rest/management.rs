@@ -19,13 +19,7 @@ use serde_json::{json, Value as J};
 use super::server::{RestApi, RestRegistry};
 use super::spec::{MethodSetting, RestStageSpec, UnauthorizedStrategy};
 use crate::common::ids;
-use ledge_sigv4::{AccessKeys, Rules, SignedRequest};
-
-/// API Gateway's: the credential scope names `apigateway`, `X-Amz-Date` within 15 minutes.
-const RULES: Rules = Rules {
-    service: "apigateway",
-    max_skew: std::time::Duration::from_secs(15 * 60),
-};
+use ledge_sigv4::{AccessKeys, SignedRequest};
 
 /// What the management router acts on.
 #[derive(Clone, Debug)]
@@ -95,7 +89,7 @@ async fn guard(State(m): State<Arc<Management>>, req: Request, next: Next) -> Re
             };
             let now = std::time::SystemTime::now();
             let signed = SignedRequest::new(&parts, parts.uri.path(), &bytes);
-            if let Err(e) = ledge_sigv4::verify(keys, RULES, &signed, now) {
+            if let Err(e) = ledge_sigv4::verify(keys, "apigateway", &signed, now) {
                 return error(StatusCode::FORBIDDEN, e.code(), e.to_string());
             }
             Request::from_parts(parts, axum::body::Body::from(bytes))

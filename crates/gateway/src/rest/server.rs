@@ -44,14 +44,7 @@ use crate::common::policy::ResultCache;
 use crate::common::throttle::{self, TokenBucket};
 use crate::http::response::ProxyResponse;
 use crate::GatewayError;
-use ledge_sigv4::{AccessKeys, Rules, SignedRequest};
-
-/// Who may invalidate a cache entry: a SigV4 signature for `execute-api`, within 15
-/// minutes (IAM `execute-api:InvalidateCache`, reference §1.5).
-const EXECUTE_API: Rules = Rules {
-    service: "execute-api",
-    max_skew: std::time::Duration::from_secs(15 * 60),
-};
+use ledge_sigv4::{AccessKeys, SignedRequest};
 
 /// The default access log format of REST stages: the API Gateway console's JSON format,
 /// plus ledge's `cacheStatus` (`hit`, `miss`, `-` when the method is not cached).
@@ -1082,7 +1075,7 @@ where
             || {
                 let keys = &api.options.access_keys;
                 let signed = SignedRequest::new(parts, raw_path, &body);
-                match ledge_sigv4::verify(keys, EXECUTE_API, &signed, wall) {
+                match ledge_sigv4::verify(keys, "execute-api", &signed, wall) {
                     Ok(_) => true,
                     Err(e) => {
                         tracing::debug!(stage = %stage.spec.name, error = %e, "cache invalidation not authorized");
