@@ -25,6 +25,36 @@ async fn api_of(h: &Harness, fn_name: &str) -> String {
     format!("http://{addr}/2018-06-01")
 }
 
+/// Starts an invocation of `fn_name` with `payload`, answered when the test plays the
+/// runtime's part.
+fn spawn_invoke(
+    h: &Harness,
+    fn_name: &str,
+    payload: &[u8],
+) -> tokio::task::JoinHandle<Result<ledge_model::InvokeResult, ledge_model::InvokeError>> {
+    let (rt, req) = (
+        h.rt.clone(),
+        InvokeRequest::new(name(fn_name), payload.to_vec()),
+    );
+    tokio::spawn(async move { ledge_model::Invoke::invoke(&*rt, req).await })
+}
+
+/// `GET …/runtime/invocation/next`, answered.
+async fn next_event(http: &reqwest::Client, api: &str) -> reqwest::Response {
+    http.get(format!("{api}/runtime/invocation/next"))
+        .send()
+        .await
+        .expect("next")
+}
+
+/// The request id a `next` answer carries.
+fn request_id(next: &reqwest::Response) -> String {
+    next.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .expect("id")
+        .to_owned()
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -48,11 +78,7 @@ async fn runtime_api_conformance_table() {
     let first = tokio::spawn(async move { ledge_model::Invoke::invoke(&*rt, req).await });
     let api = api_of(&h, "Conf").await;
     let before = now_ms();
-    let next = http
-        .get(format!("{api}/runtime/invocation/next"))
-        .send()
-        .await
-        .expect("next");
+    let next = next_event(&http, &api).await;
     assert_eq!(next.status(), 200);
     let hd = next.headers().clone();
     let get = |k: &str| hd.get(k).map(|v| v.to_str().expect("ascii").to_owned());
@@ -87,11 +113,7 @@ async fn runtime_api_conformance_table() {
     assert_eq!(next.text().await.expect("body"), r#"{"n":1}"#);
 
     // --- 2. a second next while an invocation is in flight: 403 -------------------------
-    let r = http
-        .get(format!("{api}/runtime/invocation/next"))
-        .send()
-        .await
-        .expect("next");
+    let r = next_event(&http, &api).await;
     assert_eq!(r.status(), 403);
     let body: serde_json::Value = r.json().await.expect("json");
     assert_eq!(body["errorType"], "InvalidStateTransition");
@@ -163,15 +185,9 @@ async fn runtime_api_conformance_table() {
         "next must wait for an event, not answer"
     );
     // --- 8. error: 202, caller gets the body as a function error -------------------------
-    let rt = h.rt.clone();
-    let second = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Conf"), b"{}".to_vec())).await
-    });
+    let second = spawn_invoke(&h, "Conf", b"{}");
     let next = pending.await.expect("next answered once an event came");
-    let rid2 = next.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .expect("id")
-        .to_owned();
+    let rid2 = request_id(&next);
     assert_ne!(rid2, rid);
     let r = http
         .post(format!("{api}/runtime/invocation/{rid2}/error"))
@@ -196,20 +212,9 @@ async fn runtime_api_conformance_table() {
 
     // --- 9. a response of exactly 6291556 bytes is accepted; one byte more is 413 --------
     for (size, ok) in [(6_291_556usize, true), (6_291_557, false)] {
-        let rt = h.rt.clone();
-        let call = tokio::spawn(async move {
-            ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Conf"), b"{}".to_vec()))
-                .await
-        });
-        let next = http
-            .get(format!("{api}/runtime/invocation/next"))
-            .send()
-            .await
-            .expect("next");
-        let id = next.headers()["lambda-runtime-aws-request-id"]
-            .to_str()
-            .expect("id")
-            .to_owned();
+        let call = spawn_invoke(&h, "Conf", b"{}");
+        let next = next_event(&http, &api).await;
+        let id = request_id(&next);
         let r = http
             .post(format!("{api}/runtime/invocation/{id}/response"))
             .body(vec![b'x'; size])
@@ -241,10 +246,7 @@ async fn init_error_reaches_the_caller_and_the_next_invoke_is_cold() {
     h.deploy(provided("InitErr", fixture("provided/conformance")))
         .await;
     let http = reqwest::Client::new();
-    let rt = h.rt.clone();
-    let call = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("InitErr"), b"{}".to_vec())).await
-    });
+    let call = spawn_invoke(&h, "InitErr", b"{}");
     let api = api_of(&h, "InitErr").await;
     let body = r#"{"errorMessage":"no config","errorType":"Runtime.ConfigError","requestId":"","stackTrace":[]}"#;
     let r = http
@@ -271,43 +273,16 @@ async fn each_environment_has_its_own_runtime_api() {
     h.deploy(provided("IsoB", fixture("provided/conformance")))
         .await;
     let http = reqwest::Client::new();
-    let (rt_a, rt_b) = (h.rt.clone(), h.rt.clone());
-    let a = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(
-            &*rt_a,
-            InvokeRequest::new(name("IsoA"), br#""for A""#.to_vec()),
-        )
-        .await
-    });
-    let b = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(
-            &*rt_b,
-            InvokeRequest::new(name("IsoB"), br#""for B""#.to_vec()),
-        )
-        .await
-    });
+    let a = spawn_invoke(&h, "IsoA", br#""for A""#);
+    let b = spawn_invoke(&h, "IsoB", br#""for B""#);
     let api_a = api_of(&h, "IsoA").await;
     let api_b = api_of(&h, "IsoB").await;
     assert_ne!(api_a, api_b);
-    let na = http
-        .get(format!("{api_a}/runtime/invocation/next"))
-        .send()
-        .await
-        .expect("next");
-    let id_a = na.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .expect("id")
-        .to_owned();
+    let na = next_event(&http, &api_a).await;
+    let id_a = request_id(&na);
     assert_eq!(na.text().await.expect("body"), r#""for A""#);
-    let nb = http
-        .get(format!("{api_b}/runtime/invocation/next"))
-        .send()
-        .await
-        .expect("next");
-    let id_b = nb.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .expect("id")
-        .to_owned();
+    let nb = next_event(&http, &api_b).await;
+    let id_b = request_id(&nb);
     assert_eq!(nb.text().await.expect("body"), r#""for B""#);
     // B's API cannot answer A's invocation.
     let r = http
@@ -346,18 +321,9 @@ async fn pipelined_result_is_acknowledged_with_the_next_event() {
     let h = harness();
     h.deploy(provided("Pipe", fixture("provided/conformance")))
         .await;
-    let rt = h.rt.clone();
-    let first = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Pipe"), b"1".to_vec())).await
-    });
+    let first = spawn_invoke(&h, "Pipe", b"1");
     let api = api_of(&h, "Pipe").await;
-    let next = reqwest::get(format!("{api}/runtime/invocation/next"))
-        .await
-        .expect("next");
-    let rid = next.headers()["lambda-runtime-aws-request-id"]
-        .to_str()
-        .expect("id")
-        .to_owned();
+    let rid = request_id(&next_event(&reqwest::Client::new(), &api).await);
 
     // The result and the next poll in one write, on a connection of our own.
     let host = api
@@ -384,10 +350,7 @@ async fn pipelined_result_is_acknowledged_with_the_next_event() {
     let early = tokio::time::timeout(Duration::from_millis(300), tcp.read(&mut buf)).await;
     assert!(early.is_err(), "the 202 waits for the next event");
 
-    let rt = h.rt.clone();
-    let second = tokio::spawn(async move {
-        ledge_model::Invoke::invoke(&*rt, InvokeRequest::new(name("Pipe"), b"2".to_vec())).await
-    });
+    let second = spawn_invoke(&h, "Pipe", b"2");
     let mut got = Vec::new();
     while !String::from_utf8_lossy(&got).ends_with("\r\n\r\n2") {
         let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
