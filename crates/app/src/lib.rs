@@ -541,7 +541,7 @@ pub async fn invoke_once(
     let report = runtime.deploy(spec.clone()).await?;
     warnings.extend(report.warnings);
     let mut req = InvokeRequest::new(spec.name.clone(), payload);
-    req.tail_log = tail_log;
+    req.capture_log = tail_log;
     let result = ledge_model::Invoke::invoke(&runtime, req).await;
     runtime.shutdown().await;
     drop(scratch);

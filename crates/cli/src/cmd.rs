@@ -518,7 +518,7 @@ async fn invoke(a: InvokeArgs) -> anyhow::Result<ExitCode> {
     for w in warnings {
         eprintln!("{w}");
     }
-    if let Some(t) = &result.log_tail {
+    if let Some(t) = result.log_tail() {
         eprint!("{t}");
     }
     let code = match &result.outcome {

@@ -32,7 +32,7 @@ impl Invoke for OneK {
                 payload: Bytes::from(payload.to_string()),
             },
             executed_version: "$LATEST".into(),
-            log_tail: None,
+            log: None,
             report: None,
         })
     }

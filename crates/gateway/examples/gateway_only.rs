@@ -26,7 +26,7 @@ impl Invoke for Instant {
                 payload: Bytes::from_static(br#"{"statusCode": 200, "body": "{\"ok\":true}"}"#),
             },
             executed_version: "$LATEST".into(),
-            log_tail: None,
+            log: None,
             report: None,
         })
     }

@@ -108,7 +108,7 @@ async fn run(
     let mut req = InvokeRequest::new(fname, payload);
     req.qualifier = qualifier.clone();
     req.client_context = client_context;
-    req.tail_log = headers
+    req.capture_log = headers
         .get(HDR_LOG_TYPE)
         .is_some_and(|v| v.as_bytes() == b"Tail");
 
@@ -172,7 +172,7 @@ async fn run(
     if function_error {
         h.insert(HDR_FUNCTION_ERROR, HeaderValue::from_static("Unhandled"));
     }
-    if let Some(tail) = result.log_tail {
+    if let Some(tail) = result.log_tail() {
         let enc = base64::engine::general_purpose::STANDARD.encode(tail.as_bytes());
         if let Ok(v) = HeaderValue::from_str(&enc) {
             h.insert(HDR_LOG_RESULT, v);

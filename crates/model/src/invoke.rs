@@ -19,8 +19,8 @@ pub struct InvokeRequest {
     pub cognito_identity: Option<String>,
     /// X-Ray trace header; generated when absent.
     pub trace_id: Option<String>,
-    /// Keep the last 4 KB of this invocation's log for the caller.
-    pub tail_log: bool,
+    /// Keep this invocation's log lines for the caller ([`InvokeResult::log`]).
+    pub capture_log: bool,
     /// Measure the environment's CPU time and quota throttling during this invocation
     /// (`InvokeReport::cpu_time` / `cpu_throttled`, for power tuning). Off, the warm path
     /// reads no CPU statistics.
@@ -38,7 +38,7 @@ impl InvokeRequest {
             client_context: None,
             cognito_identity: None,
             trace_id: None,
-            tail_log: false,
+            capture_log: false,
             measure_cpu: false,
             request_id: None,
         }
@@ -133,10 +133,28 @@ pub struct InvokeResult {
     pub outcome: InvokeOutcome,
     /// `$LATEST` or the version number that ran.
     pub executed_version: String,
-    /// The last 4 KB of the invocation's log, when asked for.
-    pub log_tail: Option<String>,
+    /// The invocation's log lines, when asked for (`capture_log`): every line, `START`
+    /// to `REPORT`, for an invocation ledge ran; for one a remote service ran, what it
+    /// returned (AWS: the last 4 KB).
+    pub log: Option<String>,
     /// Absent for throttles.
     pub report: Option<InvokeReport>,
+}
+
+/// How much of an invocation's log `X-Amz-Log-Type: Tail` returns.
+pub const LOG_TAIL_BYTES: usize = 4096;
+
+impl InvokeResult {
+    /// The last [`LOG_TAIL_BYTES`] of the captured log, cut at a character boundary: what
+    /// Invoke's `LogResult` carries.
+    pub fn log_tail(&self) -> Option<&str> {
+        let log = self.log.as_deref()?;
+        let mut start = log.len().saturating_sub(LOG_TAIL_BYTES);
+        while !log.is_char_boundary(start) {
+            start += 1;
+        }
+        Some(&log[start..])
+    }
 }
 
 /// A platform fault: ledge could not run the invocation. Function failures are outcomes.
@@ -157,4 +175,29 @@ pub enum InvokeError {
 #[async_trait::async_trait]
 pub trait Invoke: Send + Sync {
     async fn invoke(&self, request: InvokeRequest) -> Result<InvokeResult, InvokeError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_tail_keeps_the_last_4k_on_a_char_boundary() {
+        let result = |log: Option<String>| InvokeResult {
+            request_id: RequestId::new_random(),
+            outcome: InvokeOutcome::Success {
+                payload: Bytes::new(),
+            },
+            executed_version: "$LATEST".into(),
+            log,
+            report: None,
+        };
+        let s = "é".repeat(3000);
+        let r = result(Some(s.clone()));
+        let t = r.log_tail().expect("tail");
+        assert!(t.len() <= LOG_TAIL_BYTES && t.len() >= LOG_TAIL_BYTES - 1);
+        assert!(s.ends_with(t));
+        assert_eq!(result(Some("short".into())).log_tail(), Some("short"));
+        assert_eq!(result(None).log_tail(), None);
+    }
 }

@@ -18,5 +18,6 @@ pub use ids::{
 };
 pub use invoke::{
     Invoke, InvokeError, InvokeOutcome, InvokeReport, InvokeRequest, InvokeResult, ThrottleReason,
+    LOG_TAIL_BYTES,
 };
 pub use spec::{EventSource, FunctionSpec, LayerRef, LayerSpec};

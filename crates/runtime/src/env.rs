@@ -33,7 +33,7 @@ pub(crate) struct Invocation {
     pub(crate) trace_id: String,
     pub(crate) client_context: Option<String>,
     pub(crate) cognito_identity: Option<String>,
-    pub(crate) tail_log: bool,
+    pub(crate) capture_log: bool,
     pub(crate) measure_cpu: bool,
 }
 
@@ -41,7 +41,7 @@ pub(crate) struct Invocation {
 pub(crate) struct Finished {
     pub(crate) outcome: InvokeOutcome,
     pub(crate) report: InvokeReport,
-    pub(crate) log_tail: Option<String>,
+    pub(crate) log: Option<String>,
     /// False when the environment must not serve again (timeout, crash, init failure).
     pub(crate) reusable: bool,
 }
@@ -227,7 +227,7 @@ impl Environment {
 
     async fn run(&mut self, inv: Invocation) -> Finished {
         let cold = !self.initialised;
-        if inv.tail_log {
+        if inv.capture_log {
             self.pipe.set_capture(true);
         }
         if cold {
@@ -481,15 +481,12 @@ impl Environment {
         self.pipe.flush_partial();
         self.pipe
             .platform(&[logs::end_line(rid), logs::report_line(rid, &report)]);
-        let log_tail = self
-            .pipe
-            .set_capture(false)
-            .map(|full| logs::tail(&full).to_owned());
+        let log = self.pipe.set_capture(false);
         self.last_used = Instant::now();
         Finished {
             outcome,
             report,
-            log_tail,
+            log,
             reusable,
         }
     }

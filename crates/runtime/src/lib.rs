@@ -361,7 +361,7 @@ impl Invoke for Runtime {
             trace_id: req.trace_id.unwrap_or_else(new_trace_id),
             client_context: req.client_context,
             cognito_identity: req.cognito_identity,
-            tail_log: req.tail_log,
+            capture_log: req.capture_log,
             measure_cpu: req.measure_cpu,
         };
         pool.invoke(inv).await

@@ -11,8 +11,6 @@ use std::time::Duration;
 use ledge_model::InvokeReport;
 use tokio::net::unix::pipe;
 
-use crate::protocol::LOG_TAIL_BYTES;
-
 /// `START RequestId: … Version: …`
 pub fn start_line(request_id: &str, version: &str) -> String {
     format!("START RequestId: {request_id} Version: {version}")
@@ -60,18 +58,6 @@ pub fn mb_used(bytes: u64) -> u32 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// The last `LOG_TAIL_BYTES` of a log, cut at a character boundary.
-pub fn tail(log: &str) -> &str {
-    if log.len() <= LOG_TAIL_BYTES {
-        return log;
-    }
-    let mut start = log.len() - LOG_TAIL_BYTES;
-    while !log.is_char_boundary(start) {
-        start += 1;
-    }
-    &log[start..]
 }
 
 /// Where a function's log lines go: its log file in the state dir and, when `ledge up`
@@ -193,7 +179,7 @@ struct PipeState {
 }
 
 impl PipeState {
-    /// Adds `lines` to the invocation's log tail, when one is being captured.
+    /// Adds `lines` to the invocation's captured log, when one is being captured.
     fn capture(&mut self, lines: &[String]) {
         if let Some(cap) = self.capture.as_mut() {
             for l in lines {
@@ -329,7 +315,7 @@ impl LogPipe {
         }
     }
 
-    /// Starts or stops capturing lines for an invocation's log tail.
+    /// Starts or stops capturing an invocation's log lines; stopping returns them.
     pub(crate) fn set_capture(&self, on: bool) -> Option<String> {
         let Ok(mut st) = self.state.lock() else {
             return None;
@@ -391,13 +377,5 @@ mod tests {
         assert_eq!(end_line("r"), "END RequestId: r");
         assert_eq!(mb_used(1), 1);
         assert_eq!(mb_used(56 * 1024 * 1024), 56);
-    }
-
-    #[test]
-    fn tail_keeps_the_last_4k_on_a_char_boundary() {
-        let s = "é".repeat(3000);
-        let t = tail(&s);
-        assert!(t.len() <= LOG_TAIL_BYTES);
-        assert!(s.ends_with(t));
     }
 }

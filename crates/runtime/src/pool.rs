@@ -165,7 +165,7 @@ fn throttled(request_id: String, reason: ThrottleReason) -> InvokeResult {
         request_id: RequestId::from(request_id),
         outcome: InvokeOutcome::Throttled { reason },
         executed_version: String::new(),
-        log_tail: None,
+        log: None,
         report: None,
     }
 }
@@ -397,7 +397,7 @@ impl Task {
                                     error_type,
                                 },
                                 executed_version: self.config.version.clone(),
-                                log_tail: None,
+                                log: None,
                                 report: Some(InvokeReport {
                                     duration: Duration::ZERO,
                                     billed_ms: 0,
@@ -450,7 +450,7 @@ impl Task {
             request_id: RequestId::from(request_id),
             outcome: finished.outcome,
             executed_version: self.config.version.clone(),
-            log_tail: finished.log_tail,
+            log: finished.log,
             report: Some(finished.report),
         }));
     }

@@ -22,8 +22,7 @@ pub(crate) const HDR_NEXT_PIPELINED: &str = "ledge-next-pipelined";
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024 + 100;
 /// Largest synchronous request payload Lambda accepts (strictly below).
 pub const MAX_SYNC_PAYLOAD_BYTES: usize = 6 * 1024 * 1024;
-/// How much of an invocation's log `X-Amz-Log-Type: Tail` returns.
-pub const LOG_TAIL_BYTES: usize = 4096;
+pub use ledge_model::LOG_TAIL_BYTES;
 /// The longest an environment may take to initialise before Lambda gives up on it.
 pub const INIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -367,7 +367,7 @@ async fn logs_have_lambdas_platform_lines_around_the_output() {
     let h = harness();
     h.deploy(provided("Logs", fixture("provided/curl"))).await;
     let mut req = InvokeRequest::new(name("Logs"), b"{}".to_vec());
-    req.tail_log = true;
+    req.capture_log = true;
     let r = h.invoke_req(req).await;
     let id = r.request_id.to_string();
     let log = h.log("Logs");
@@ -393,7 +393,14 @@ async fn logs_have_lambdas_platform_lines_around_the_output() {
     assert!(fields[4].starts_with("Max Memory Used: "), "{report}");
     assert!(fields[5].starts_with("Init Duration: "), "{report}");
     assert_eq!(*fields.last().expect("last"), "", "REPORT ends with a tab");
-    let tail = r.log_tail.expect("tail requested");
+    let captured = r.log.as_deref().expect("log requested");
+    // Every line of the invocation (on a cold start, the init output before START too),
+    // as the function's log has them.
+    assert!(
+        captured.contains(&format!("START RequestId: {id}")) && log.ends_with(captured),
+        "{captured}"
+    );
+    let tail = r.log_tail().expect("tail requested");
     assert!(
         tail.contains(&format!("START RequestId: {id}"))
             && tail.contains(&format!("REPORT RequestId: {id}"))

@@ -161,7 +161,7 @@ impl Invoke for HttpInvoker {
                         },
                     },
                     executed_version: "$LATEST".into(),
-                    log_tail: None,
+                    log: None,
                     report: None,
                 });
             }
@@ -203,7 +203,7 @@ impl Invoke for HttpInvoker {
             request_id,
             outcome,
             executed_version: header(EXECUTED_VERSION).unwrap_or_else(|| "$LATEST".into()),
-            log_tail: log,
+            log,
             report,
         })
     }

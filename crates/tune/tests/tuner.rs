@@ -85,7 +85,7 @@ impl Invoke for Fake {
             request_id: RequestId::new_random(),
             outcome,
             executed_version: "$LATEST".into(),
-            log_tail: None,
+            log: None,
             report: Some(report),
         })
     }

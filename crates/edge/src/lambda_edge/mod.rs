@@ -241,7 +241,7 @@ async fn run(
     let mut req = InvokeRequest::new(function, event);
     req.qualifier = Some(a.version.clone());
     // The invocation's log lines also go to the region that ran it (below).
-    req.tail_log = site.cfg.state_dir.is_some();
+    req.capture_log = site.cfg.state_dir.is_some();
     let (_, quota) = site.cfg.lambda_edge.limits(a.event_type);
     let fn_timeout = if a.timeout_s == 0 {
         quota
@@ -271,8 +271,8 @@ async fn run(
         "Lambda@Edge invocation"
     );
     if let (Some(dir), Ok(Ok(r))) = (&site.cfg.state_dir, &answer) {
-        if let Some(tail) = &r.log_tail {
-            regional_log(dir, region, &a.function_name, tail);
+        if let Some(log) = &r.log {
+            regional_log(dir, region, &a.function_name, log);
         }
     }
     match answer {
@@ -296,10 +296,10 @@ async fn run(
     }
 }
 
-/// Appends an edge invocation's log lines (the last 4 KB, as Invoke's `LogResult` keeps) to
+/// Appends an edge invocation's log lines (`START` to `REPORT`) to
 /// `<state>/logs/lambda-edge/<region>/us-east-1.<function>.log`: on AWS a Lambda@Edge
 /// function logs to the log group `/aws/lambda/us-east-1.<function>` in the region whose
-/// edge cache ran it. The function's own log keeps every line.
+/// edge cache ran it. The function's own log has them too.
 fn regional_log(state_dir: &std::path::Path, region: &str, function: &str, lines: &str) {
     use std::io::Write;
     let dir = state_dir.join("logs").join("lambda-edge").join(region);
