@@ -100,8 +100,7 @@ impl RequestFacts {
     }
 
     pub fn domain_prefix(&self) -> String {
-        let d = self.domain_name();
-        d.split('.').next().unwrap_or_default().to_owned()
+        domain_prefix_of(&self.domain_name()).to_owned()
     }
 
     /// CLF time: `12/Mar/2020:19:03:58 +0000`.
@@ -145,6 +144,11 @@ pub fn clf_time(epoch_ms: i64) -> String {
         }
         last.1.clone()
     })
+}
+
+/// The first label of a domain name: `abc` of `abc.execute-api.us-east-1.amazonaws.com`.
+pub(crate) fn domain_prefix_of(domain: &str) -> &str {
+    domain.split('.').next().unwrap_or_default()
 }
 
 /// Percent-decodes a path value (`+` stays `+`).

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value as J};
 
-use crate::common::event::body_value;
+use crate::common::event::{body_value, domain_prefix_of, stage_variables};
 pub use crate::common::event::{
     canonical_header_name, decode_path, is_named_stage, is_text, v1, Authorization, RequestFacts,
 };
@@ -71,13 +71,8 @@ impl Serialize for V2<'_> {
             m.serialize_entry("pathParameters", &Pairs(&decoded))?;
         }
         m.serialize_entry("isBase64Encoded", &b64)?;
-        if !f.stage_variables.is_empty() {
-            let vars: Vec<(&str, Cow<'_, str>)> = f
-                .stage_variables
-                .iter()
-                .map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str())))
-                .collect();
-            m.serialize_entry("stageVariables", &Pairs(&vars))?;
+        if let Some(vars) = stage_variables(f) {
+            m.serialize_entry("stageVariables", &vars)?;
         }
         m.end()
     }
@@ -114,7 +109,6 @@ impl Serialize for Context<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.0;
         let domain = f.domain_name();
-        let prefix = domain.split('.').next().unwrap_or_default();
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("accountId", &f.account_id)?;
         m.serialize_entry("apiId", &f.api_id)?;
@@ -129,7 +123,7 @@ impl Serialize for Context<'_> {
             }
         }
         m.serialize_entry("domainName", &domain)?;
-        m.serialize_entry("domainPrefix", prefix)?;
+        m.serialize_entry("domainPrefix", domain_prefix_of(&domain))?;
         m.serialize_entry(
             "http",
             &Http {
